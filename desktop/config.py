@@ -1,0 +1,374 @@
+"""Settings: one schema, one TOML file format.
+
+Every setting is declared once in :data:`SCHEMA` with its type, default, title, description and whether
+IT policy may lock it. The user's file lives in the platform's config directory (platformdirs), or is
+named by ``--config FILE`` or ``DESKLINE_CONFIG``. A wrong key, type or value is reported with its file
+and line; unknown keys are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.errors import ConfigError
+
+#: The format version written into new files; older files are migrated on load.
+CONFIG_VERSION = 1
+ENV_VAR = "DESKLINE_CONFIG"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting. ``type`` is one of bool, int, float, str, list (of str), dict (str to number)."""
+
+    key: str
+    type: type
+    default: Any
+    title: str
+    description: str
+    lockable: bool = True
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def check(self, value: Any) -> str | None:
+        """None when ``value`` fits this setting, else what is wrong with it, in words."""
+        t = self.type
+        if t is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return f"expected a number, got {_kind(value)}"
+        elif t is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"expected a whole number, got {_kind(value)}"
+        elif t is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return f"expected a list of strings, got {_kind(value)}"
+        elif t is dict:
+            if not isinstance(value, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+            ):
+                return f"expected a table of numbers, got {_kind(value)}"
+        elif not isinstance(value, t):
+            return f"expected {_KIND_NAMES.get(t, t.__name__)}, got {_kind(value)}"
+        if self.choices and value not in self.choices:
+            return f"{value!r} is not one of: {', '.join(self.choices)}"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                return f"{value} is below the minimum {self.minimum:g}"
+            if self.maximum is not None and value > self.maximum:
+                return f"{value} is above the maximum {self.maximum:g}"
+        if t is dict:
+            for k, v in value.items():
+                if self.minimum is not None and v < self.minimum:
+                    return f"{k} = {v} is below the minimum {self.minimum:g}"
+        return None
+
+
+_KIND_NAMES = {bool: "true or false", str: "a string", int: "a whole number", float: "a number"}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _s(key: str, type_: type, default: Any, title: str, description: str, **kw: Any) -> Setting:
+    return Setting(key, type_, default, title, description, **kw)
+
+
+SCHEMA: tuple[Setting, ...] = (
+    _s("version", int, CONFIG_VERSION, "File format version",
+       "Written by Deskline; older files are migrated when read.", lockable=False, minimum=1),
+    # -- the interface
+    _s("ui.language", str, "system", "Language",
+       "Language of the interface: 'system' follows the desktop's locale.", choices=("system", "en", "ru")),
+    # -- where reports go (the delivery connectors extend this table)
+    _s("helpdesk.backend", str, "local", "Helpdesk",
+       "Where reports go: 'local' keeps them in the local store, to export and hand over.",
+       choices=("local", "django-helpdesk", "redmine", "rt", "zammad", "glpi", "jira", "email", "webhook")),
+    _s("helpdesk.url", str, "", "Helpdesk address",
+       "Base URL of the organisation's helpdesk; the network probe checks it can be reached."),
+    # -- what the probes collect
+    _s("probes.timeout", float, 5.0, "Probe timeout",
+       "Seconds any one probe may take before it is recorded as timed out.", minimum=0.1, maximum=300),
+    _s("probes.timeouts", dict, {}, "Per-probe timeouts",
+       "Seconds for individual probes, overriding probes.timeout (for example logs = 10).", minimum=0.1),
+    _s("probes.disabled", list, [], "Disabled probes",
+       "Probes never run, even when the report asks for all of them."),
+    _s("probes.processes.top", int, 10, "Top processes",
+       "How many processes to list by CPU and by memory.", minimum=1, maximum=200),
+    _s("probes.processes.sample_seconds", float, 0.2, "CPU sampling interval",
+       "Seconds over which CPU use of the machine and of each process is measured.", minimum=0.05, maximum=5),
+    _s("probes.logs.window_hours", float, 24.0, "Log window",
+       "How far back the logs probe looks for errors, in hours.", minimum=0.1, maximum=24 * 30),
+    _s("probes.logs.max_entries", int, 100, "Log entries",
+       "At most this many recent error entries are kept.", minimum=1, maximum=5000),
+    _s("probes.logs.max_bytes", int, 64 * 1024, "Log size cap",
+       "At most this many bytes of log text are kept.", minimum=1024, maximum=16 * 1024 * 1024),
+    _s("probes.software.recent_days", float, 14.0, "Recently changed software",
+       "Packages installed, upgraded or removed in this many days are listed as recent.", minimum=0),
+    _s("probes.network.check_host", str, "", "Host to check",
+       "Host name to look up and reach besides the helpdesk (empty: the helpdesk only)."),
+    _s("probes.network.check_port", int, 443, "Port to check",
+       "TCP port tried on the check host when its URL names none.", minimum=1, maximum=65535),
+    _s("probes.network.timeout", float, 2.0, "Network check timeout",
+       "Seconds for the DNS lookup and for the TCP connection of the reachability check.",
+       minimum=0.1, maximum=60),
+    _s("probes.environment.variables", list,
+       ["PATH", "LANG", "LC_ALL", "LANGUAGE", "TZ", "SHELL", "TERM", "DISPLAY", "WAYLAND_DISPLAY",
+        "XDG_SESSION_TYPE", "XDG_CURRENT_DESKTOP", "DESKTOP_SESSION", "HTTP_PROXY", "HTTPS_PROXY",
+        "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY", "all_proxy",
+        "QT_QPA_PLATFORM", "QT_SCALE_FACTOR", "GDK_SCALE", "PYTHONPATH", "VIRTUAL_ENV",
+        "JAVA_HOME", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "COMPUTERNAME", "USERDOMAIN",
+        "PROCESSOR_ARCHITECTURE", "NUMBER_OF_PROCESSORS"],
+       "Environment variables",
+       "Which environment variables the report includes; their values are redacted like all else."),
+    # -- the report
+    _s("report.pseudonymize", bool, False, "Pseudonymize",
+       "Replace user names, host names, e-mail and IP addresses with consistent placeholders."),
+    _s("report.keep_private_ips", bool, True, "Keep private addresses",
+       "When pseudonymizing, leave loopback and private-range IP addresses as they are."),
+    # -- findings thresholds: applied after collection, never inside probes
+    _s("thresholds.disk_free_percent_warning", float, 10.0, "Disk space: warning",
+       "Warn when a filesystem has less than this percentage free.", minimum=0, maximum=100),
+    _s("thresholds.disk_free_percent_critical", float, 3.0, "Disk space: critical",
+       "Critical when a filesystem has less than this percentage free.", minimum=0, maximum=100),
+    _s("thresholds.disk_free_min_mb", float, 1024.0, "Disk space: minimum",
+       "Also warn when a filesystem of the user's has less than this many MiB free.", minimum=0),
+    _s("thresholds.memory_available_percent", float, 10.0, "Memory pressure",
+       "Warn when less than this percentage of RAM is available.", minimum=0, maximum=100),
+    _s("thresholds.memory_psi_some_avg60", float, 20.0, "Memory stall",
+       "Warn when tasks stalled on memory more than this percentage of the last minute (Linux PSI).",
+       minimum=0, maximum=100),
+    _s("thresholds.swap_used_percent", float, 80.0, "Swap use",
+       "Warn when more than this percentage of swap is in use.", minimum=0, maximum=100),
+    _s("thresholds.load_per_core", float, 2.0, "System load",
+       "Warn when the 5-minute load average per logical core exceeds this.", minimum=0),
+    _s("thresholds.runaway_cpu_percent", float, 90.0, "Runaway process",
+       "A process using more than this percentage of one core is called out.", minimum=1),
+    _s("thresholds.runaway_memory_percent", float, 50.0, "Memory-hungry process",
+       "A process holding more than this percentage of RAM is called out.", minimum=1, maximum=100),
+    _s("thresholds.zombies", int, 5, "Zombie processes",
+       "Warn when more than this many zombie processes exist.", minimum=0),
+    _s("thresholds.clock_skew_seconds", float, 120.0, "Clock skew",
+       "Warn when the clock differs from the helpdesk server's by more than this many seconds.", minimum=1),
+    _s("thresholds.uptime_days", float, 30.0, "Long uptime",
+       "Suggest a restart when the machine has run this many days without one.", minimum=1),
+    _s("thresholds.battery_health_percent", float, 60.0, "Battery health",
+       "Warn when the battery holds less than this percentage of its design capacity.",
+       minimum=0, maximum=100),
+    _s("thresholds.battery_low_percent", float, 15.0, "Battery charge",
+       "Warn when on battery with less than this much charge left.", minimum=0, maximum=100),
+    _s("thresholds.temperature_margin_celsius", float, 5.0, "Temperature margin",
+       "Warn when a sensor is within this many degrees of its high mark (or above 90 °C without one).",
+       minimum=0),
+    _s("thresholds.log_errors", int, 50, "Log errors",
+       "Mention the error log when the window holds more than this many error entries.", minimum=0),
+)
+
+SCHEMA_BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
+#: Table names (every dotted prefix of a setting's key) that may appear as TOML tables.
+_TABLES = {".".join(s.key.split(".")[:i]) for s in SCHEMA for i in range(1, s.key.count(".") + 1)}
+
+
+@dataclass
+class Settings:
+    """Loaded settings: every declared key with its value, and where each value came from."""
+
+    values: dict[str, Any] = field(default_factory=lambda: {s.key: _copy(s.default) for s in SCHEMA})
+    sources: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def section(self, prefix: str) -> dict[str, Any]:
+        """Settings under ``prefix.`` with the prefix removed (``section('probes')['timeout']``)."""
+        p = prefix + "."
+        return {k[len(p):]: v for k, v in self.values.items() if k.startswith(p)}
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def default_path() -> Path:
+    """The user's settings file in the platform's config directory."""
+    from platformdirs import user_config_path  # imported late: only needed without --config
+
+    return user_config_path("deskline", appauthor=False) / "deskline.toml"
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None) -> tuple[Path, bool]:
+    """The settings file to read and whether it was named explicitly (then it must exist)."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit), True
+    if env.get(ENV_VAR):
+        return Path(env[ENV_VAR]), True
+    return default_path(), False
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        setting = SCHEMA_BY_KEY.get(full)
+        if isinstance(value, dict) and (setting is None or setting.type is not dict):
+            if full not in _TABLES:
+                yield full, value  # reported as an unknown key below
+                continue
+            yield from _flatten(value, full + ".")
+        else:
+            yield full, value
+
+
+_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\"]+)\s*=")
+
+
+def locate(text: str, key: str) -> int | None:
+    """The 1-based line where ``key`` (dotted) is set in TOML ``text``, or None if not found."""
+    table = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            table = header.group(1).replace('"', "").replace(" ", "")
+            if table == key:
+                return number
+            continue
+        m = _KEY.match(line)
+        if m:
+            k = m.group(1).replace('"', "")
+            full = f"{table}.{k}" if table else k
+            if full == key or key.startswith(full + "."):
+                return number
+    return None
+
+
+#: Migrations: version N -> function turning a version-N flat mapping into version N+1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def parse(text: str, path: Path | str = "<settings>") -> Settings:
+    """Parse and check settings ``text``; raises :class:`ConfigError` naming file, line and key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    flat = dict(_flatten(data))
+    version = flat.get("version", CONFIG_VERSION)
+    if isinstance(version, int) and not isinstance(version, bool) and version > CONFIG_VERSION:
+        raise ConfigError(
+            f"{path}:{locate(text, 'version') or 1}: version = {version} was written by a newer Deskline "
+            f"(this one reads up to {CONFIG_VERSION})"
+        )
+    if isinstance(version, int) and not isinstance(version, bool):
+        while version < CONFIG_VERSION and version in MIGRATIONS:
+            flat = MIGRATIONS[version](flat)
+            version += 1
+            flat["version"] = version
+    settings = Settings(path=Path(path) if not isinstance(path, Path) else path)
+    for key, value in flat.items():
+        line = locate(text, key)
+        where = f"{path}:{line}" if line else str(path)
+        setting = SCHEMA_BY_KEY.get(key)
+        if setting is None:
+            raise ConfigError(f"{where}: unknown setting {key!r}{_suggest(key)}")
+        problem = setting.check(value)
+        if problem:
+            raise ConfigError(f"{where}: {key}: {problem}")
+        settings.values[key] = float(value) if setting.type is float else _copy(value)
+        settings.sources[key] = where
+    _check_consistency(settings, text, path)
+    return settings
+
+
+def _check_consistency(settings: Settings, text: str, path: Path | str) -> None:
+    warn, crit = settings["thresholds.disk_free_percent_warning"], settings["thresholds.disk_free_percent_critical"]
+    if crit > warn:
+        line = locate(text, "thresholds.disk_free_percent_critical") or locate(text, "thresholds") or 1
+        raise ConfigError(
+            f"{path}:{line}: thresholds.disk_free_percent_critical ({crit:g}) must not exceed "
+            f"thresholds.disk_free_percent_warning ({warn:g})"
+        )
+    timeouts = settings["probes.timeouts"]
+    from desktop.diagnostics.registry import PROBES  # the probe table has no imports of its own
+
+    for name in [*timeouts, *settings["probes.disabled"]]:
+        if name not in PROBES:
+            key = "probes.timeouts" if name in timeouts else "probes.disabled"
+            line = locate(text, key) or 1
+            raise ConfigError(f"{path}:{line}: {key}: unknown probe {name!r} (known: {', '.join(PROBES)})")
+
+
+def _suggest(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, SCHEMA_BY_KEY, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load(explicit: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load the settings: the named file (which must exist), or the user's file if it exists, else defaults."""
+    path, named = resolve_path(explicit, environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        if named:
+            raise ConfigError(f"{path}: settings file not found") from exc
+        return Settings()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{path}: cannot read settings file: {reason}") from exc
+    return parse(text, path)
+
+
+def render_defaults() -> str:
+    """A commented TOML file with every setting at its default: the shipped default config."""
+    out = ["# Deskline settings. Every setting, with its default; remove what you do not change.", ""]
+    tables: dict[str, list[Setting]] = {}
+    for s in SCHEMA:
+        table, _, _ = s.key.rpartition(".")
+        tables.setdefault(table, []).append(s)
+    for table, settings in tables.items():
+        if table:
+            out.append(f"[{table}]")
+        for s in settings:
+            name = s.key.rpartition(".")[2]
+            out.append(f"# {s.title}: {s.description}")
+            if s.choices:
+                out.append(f"# One of: {', '.join(s.choices)}.")
+            out.append(f"{name} = {_toml_value(s.default)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return repr(value)

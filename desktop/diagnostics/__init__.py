@@ -1,0 +1,1 @@
+"""The diagnostics engine: probes, findings, the report and redaction. No Qt here, ever."""

@@ -1,0 +1,222 @@
+"""The probe contract: typed, frozen results with a declared field table.
+
+A probe is one module under ``desktop/diagnostics/probes/`` that defines
+
+* ``NAME``: the probe's name (``"cpu"``), unique in the registry;
+* ``TITLE``: a short human title ("Processor");
+* ``RESULT``: a frozen dataclass, the type ``collect`` returns;
+* ``collect(ctx: ProbeContext) -> RESULT``.
+
+Each field of a result dataclass is declared with :func:`field`, which records its unit and
+meaning; :func:`describe` turns that into the field table shown by ``deskline probes`` and into the
+report's JSON Schema. Results hold only JSON-friendly values: ``str``, ``int``, ``float``, ``bool``,
+``None``, tuples of those or of other result dataclasses, and ``dict[str, str]``.
+
+Probes never judge: thresholds live in the configuration and are applied by the rules in
+:mod:`desktop.diagnostics.rules` after collection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from desktop.errors import DesklineError
+
+log = logging.getLogger("deskline.probes")
+
+#: Platform names used throughout: what ``sys.platform`` says, folded to three families.
+LINUX = "linux"
+WINDOWS = "windows"
+MACOS = "macos"
+
+
+def current_platform() -> str:
+    """The platform family this process runs on: ``linux``, ``windows``, ``macos`` or ``sys.platform``."""
+    if sys.platform.startswith("linux"):
+        return LINUX
+    if sys.platform == "win32":
+        return WINDOWS
+    if sys.platform == "darwin":
+        return MACOS
+    return sys.platform
+
+
+class ProbeError(DesklineError):
+    """A probe could not collect its data; the message names the probe and the cause."""
+
+
+class Unsupported(ProbeError):  # noqa: N818 - reads as "probe unsupported", a state, not a failure
+    """The probe has nothing to say on this platform (recorded as ``unsupported``, not ``failed``)."""
+
+
+def field(*, unit: str = "", doc: str, default: Any = dataclasses.MISSING) -> Any:
+    """Declare a result field with its unit (``""`` when it has none) and meaning."""
+    metadata = {"unit": unit, "doc": doc}
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=metadata)
+    if isinstance(default, list | dict | set):
+        raise TypeError("mutable defaults are not allowed in frozen results")
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One row of a probe's field table."""
+
+    name: str
+    type: str
+    unit: str
+    doc: str
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        name = " | ".join(_type_name(a) for a in inner)
+        return f"{name} | null" if len(inner) < len(args) else name
+    if origin is tuple:
+        return f"list[{_type_name(args[0])}]"
+    if origin is dict:
+        return f"dict[{_type_name(args[0])}, {_type_name(args[1])}]"
+    if dataclasses.is_dataclass(tp):
+        return tp.__name__
+    return getattr(tp, "__name__", str(tp))
+
+
+def result_types(result_type: type) -> dict[str, Any]:
+    """The resolved annotations of a result dataclass (``from __future__`` strings evaluated)."""
+    module = sys.modules[result_type.__module__]
+    return typing.get_type_hints(result_type, globalns=vars(module))
+
+
+def describe(result_type: type, prefix: str = "") -> list[FieldInfo]:
+    """The field table of a result dataclass, nested results flattened as ``parent[].child``."""
+    rows: list[FieldInfo] = []
+    hints = result_types(result_type)
+    for f in dataclasses.fields(result_type):
+        tp = hints[f.name]
+        name = prefix + f.name
+        rows.append(FieldInfo(name, _type_name(tp), f.metadata.get("unit", ""), f.metadata.get("doc", "")))
+        nested = _nested_dataclass(tp)
+        if nested is not None:
+            sep = "[]." if typing.get_origin(_strip_optional(tp)) is tuple else "."
+            rows.extend(describe(nested, name + sep))
+    return rows
+
+
+def _strip_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(inner) == 1:
+            return inner[0]
+    return tp
+
+
+def _nested_dataclass(tp: Any) -> type | None:
+    tp = _strip_optional(tp)
+    if typing.get_origin(tp) is tuple:
+        tp = typing.get_args(tp)[0]
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return tp
+    return None
+
+
+def to_jsonable(value: Any) -> Any:
+    """A result (or any part of one) as plain JSON data: dataclasses to dicts, tuples to lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What an external command printed and how it ended."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class ProbeContext:
+    """What a probe may know and use: settings, platform, the clock, and a safe way to run commands.
+
+    ``settings`` is the ``[probes]`` part of the configuration (a plain mapping), so probes read their
+    own limits (log window, top-N sizes, the helpdesk to check) without depending on the config module.
+    """
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any] | None = None,
+        platform: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings: Mapping[str, Any] = settings or {}
+        self.platform = platform or current_platform()
+        self.environ: Mapping[str, str] = environ if environ is not None else os.environ
+
+    def setting(self, key: str, default: Any) -> Any:
+        """A probe setting by its key under ``[probes]`` (for example ``logs.max_entries``)."""
+        return self.settings.get(key, default)
+
+    def which(self, program: str) -> str | None:
+        """The absolute path of ``program`` on PATH, or None."""
+        return shutil.which(program)
+
+    def run(self, argv: Sequence[str], timeout: float = 5.0, check: bool = False) -> CommandResult:
+        """Run a program (never through a shell) with the C locale and a timeout.
+
+        Raises :class:`ProbeError` when the program is missing, times out, or (with ``check``) fails.
+        """
+        env = dict(os.environ)
+        env.update({"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "SYSTEMD_PAGER": "", "PAGER": "cat"})
+        try:
+            proc = subprocess.run(  # noqa: S603 - argv list, no shell
+                list(argv),
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise ProbeError(f"{argv[0]}: program not found") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ProbeError(f"{argv[0]}: no answer within {timeout:g} s") from exc
+        except OSError as exc:
+            raise ProbeError(f"{argv[0]}: {exc.strerror or exc}") from exc
+        result = CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            detail = (proc.stderr.strip().splitlines() or [""])[-1][:200]
+            raise ProbeError(f"{argv[0]} exited with {proc.returncode}: {detail}")
+        return result
+
+
+class ProbeModule(Protocol):
+    """The shape of a probe module, as the registry sees it."""
+
+    NAME: str
+    TITLE: str
+    RESULT: type
+
+    def collect(self, ctx: ProbeContext) -> Any: ...

@@ -1,0 +1,1 @@
+"""One module per probe; the registry in :mod:`desktop.diagnostics.registry` lists them."""

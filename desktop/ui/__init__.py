@@ -1,0 +1,1 @@
+"""All Qt code of the desktop app lives here, and only here."""
