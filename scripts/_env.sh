@@ -1,0 +1,50 @@
+# Shared by scripts/run and scripts/test: make (or refresh) the project's virtual environment.
+# Usage: . scripts/_env.sh; ensure_venv EXTRAS   (EXTRAS like "gui" or "gui,test")
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${DESKLINE_VENV:-$ROOT/.venv}
+PYTHON=${PYTHON:-python3}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+# Debian packages: install the ones missing (one apt-get update, only when something is missing).
+apt_ensure() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    echo "warning: not a Debian system; please install: ${missing[*]}" >&2
+    return 0
+  fi
+  echo "Installing system packages: ${missing[*]}" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_venv() {
+  local extras=$1
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Deskline needs Python 3.11 or newer as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
+    exit 2
+  fi
+  if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_ensure python3-venv
+  fi
+  local stamp="$VENV/.deskline-stamp"
+  local want
+  want="$extras $(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  echo "Preparing the environment in $VENV ..." >&2
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+  echo "$want" > "$stamp"
+}
