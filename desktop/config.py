@@ -292,6 +292,8 @@ def parse(text: str, path: Path | str = "<settings>") -> Settings:
         where = f"{path}:{line}" if line else str(path)
         setting = SCHEMA_BY_KEY.get(key)
         if setting is None:
+            if isinstance(value, dict):
+                raise ConfigError(f"{where}: unknown section [{key}]{_suggest(key)}")
             raise ConfigError(f"{where}: unknown setting {key!r}{_suggest(key)}")
         problem = setting.check(value)
         if problem:
