@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,10 @@ class UsersResult:
     is_admin: bool | None = field(
         doc="Whether Deskline runs with full administrator rights: as root (uid 0) on Linux and macOS, "
         "elevated ('Run as administrator') on Windows; None when it cannot be told"
+    )
+    elevated_by: str = field(
+        doc="The account that started Deskline with raised rights through sudo, doas or pkexec ('' when it was "
+        "not): then the administrator rights were asked for on purpose, for this program only"
     )
     in_admin_group: bool | None = field(
         doc="Whether the account belongs to a group allowed to administer the machine (sudo, wheel, admin); "
@@ -91,6 +95,22 @@ def _posix_identity(ctx: ProbeContext) -> tuple[str, int, bool, bool | None]:
     return name, uid, uid == 0, bool(group_names & ADMIN_GROUPS)
 
 
+def elevated_by(environ: Mapping[str, str]) -> str:
+    """The user who raised Deskline's rights with sudo, doas or pkexec, from the variables those tools set."""
+    for var in ("SUDO_USER", "DOAS_USER"):
+        if environ.get(var):
+            return environ[var]
+    pkexec_uid = environ.get("PKEXEC_UID", "")
+    if pkexec_uid.isdigit():
+        try:
+            import pwd
+
+            return pwd.getpwuid(int(pkexec_uid)).pw_name
+        except (ImportError, KeyError):
+            return pkexec_uid
+    return ""
+
+
 def _windows_identity(ctx: ProbeContext) -> tuple[str, None, bool | None, None]:
     import ctypes
 
@@ -118,6 +138,7 @@ def collect(ctx: ProbeContext) -> UsersResult:
         user=user,
         uid=uid,
         is_admin=is_admin,
+        elevated_by=elevated_by(ctx.environ) if ctx.platform != WINDOWS else "",
         in_admin_group=in_group,
         sessions=sessions,
         session_count=count,
