@@ -182,6 +182,9 @@ SCHEMA: tuple[Setting, ...] = (
        minimum=0),
     _s("thresholds.log_errors", int, 50, "Log errors",
        "Mention the error log when the window holds more than this many error entries.", minimum=0),
+    _s("thresholds.log_errors_warning", int, 500, "Log errors: warning",
+       "Warn (rather than only mention) when the log window holds more than this many error entries.",
+       minimum=0),
 )
 
 SCHEMA_BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
