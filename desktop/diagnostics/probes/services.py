@@ -35,6 +35,13 @@ SYSTEMD_RUNTIME_DIR = Path("/run/systemd/system")
 PROC_1_COMM = Path("/proc/1/comm")
 #: At most this many failed units are listed (system and user each); failed_total counts them all.
 MAX_FAILED = 50
+#: One listing gives both the failed units and the running ones (counted as running services).
+LIST_UNITS_ARGS = ("list-units", "--all", "--state=failed,running", "--no-legend", "--plain", "--no-pager",
+                   "--output=json")
+USER_LIST_UNITS_ARGS = ("--user", "list-units", "--failed", "--all", "--no-legend", "--plain", "--no-pager",
+                        "--output=json")
+#: Followed by the unit names; --timestamp=utc (systemd 247+) makes the times parseable in any locale.
+SHOW_ARGS = ("show", "--timestamp=utc", "--property=Id,Result,StateChangeTimestamp", "--")
 #: systemctl job types; in plain output a job column may stand between SUB and DESCRIPTION.
 _JOB_TYPES = frozenset(
     {"start", "stop", "reload", "restart", "try-restart", "try-reload", "reload-or-start", "verify-active",
@@ -94,7 +101,7 @@ class ServicesResult:
 RESULT = ServicesResult
 
 
-# -- parsing (pure functions, tested on recorded output) ---------------------------------------------------
+# -- parsing (pure functions, tested on recorded output) -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -212,7 +219,7 @@ def parse_launchctl_list(text: str) -> tuple[list[FailedUnit], int]:
     return failed, running
 
 
-# -- Linux with systemd -------------------------------------------------------------------------------------
+# -- Linux with systemd ----------------------------------------------------------------------------------------
 
 
 def _pid1_name() -> str | None:
@@ -244,8 +251,7 @@ def _show_details(ctx: ProbeContext, systemctl: str, names: list[str], user: boo
     """Result and state-change time of ``names``, or nothing when systemctl cannot say (too old, no answer)."""
     if not names:
         return {}
-    argv = [systemctl, *(["--user"] if user else []), "show", "--timestamp=utc",
-            "--property=Id,Result,StateChangeTimestamp", "--", *names]
+    argv = [systemctl, *(["--user"] if user else []), *SHOW_ARGS, *names]
     try:
         out = ctx.run(argv, timeout=2)
     except ProbeError:
@@ -280,11 +286,7 @@ def _linux(ctx: ProbeContext) -> ServicesResult:
     if systemctl is None:
         raise ProbeError("systemd runs as init but systemctl was not found on PATH")
 
-    listing = ctx.run(
-        [systemctl, "list-units", "--all", "--state=failed,running", "--no-legend", "--plain", "--no-pager",
-         "--output=json"],
-        timeout=3,
-    )
+    listing = ctx.run([systemctl, *LIST_UNITS_ARGS], timeout=3)
     if listing.returncode != 0 and not listing.stdout.strip():
         reason = (listing.stderr.strip().splitlines() or ["no output"])[-1][:200]
         raise ProbeError(f"systemctl list-units exited with {listing.returncode}: {reason}")
@@ -303,11 +305,7 @@ def _linux(ctx: ProbeContext) -> ServicesResult:
     user_failed: tuple[FailedUnit, ...] = ()
     if _user_manager_available(ctx):
         try:
-            out = ctx.run(
-                [systemctl, "--user", "list-units", "--failed", "--all", "--no-legend", "--plain", "--no-pager",
-                 "--output=json"],
-                timeout=2,
-            )
+            out = ctx.run([systemctl, *USER_LIST_UNITS_ARGS], timeout=2)
         except ProbeError:
             out = None
         if out is not None and out.returncode == 0:
@@ -327,7 +325,7 @@ def _linux(ctx: ProbeContext) -> ServicesResult:
     )
 
 
-# -- Windows and macOS ----------------------------------------------------------------------------------------
+# -- Windows and macOS -----------------------------------------------------------------------------------------
 
 
 def windows_failed(services: Iterable[Any]) -> tuple[list[FailedUnit], int, int]:

@@ -4,6 +4,7 @@ journal-then-syslog flow, and a real run here."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -234,6 +235,16 @@ def test_journal_failure_falls_back_to_syslog(tmp_path: Path, monkeypatch: pytes
     assert result.source == str(path)
     assert result.total == 1
     assert "journalctl exited with 1: Failed to open journal: Bad message" in result.note
+
+
+@pytest.mark.skipif(shutil.which("journalctl") is None, reason="needs journalctl")
+def test_this_journalctl_accepts_the_probe_query() -> None:
+    """The real journalctl runs the exact query (options, --since=@epoch) without complaint."""
+    journalctl = shutil.which("journalctl")
+    assert journalctl is not None
+    entries, capped = logs._journal(ProbeContext(), journalctl, datetime.now(tz=UTC) - timedelta(hours=24))
+    assert len(entries) <= logs.COUNT_LIMIT
+    assert capped == (len(entries) == logs.COUNT_LIMIT)
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="Linux only")
