@@ -384,11 +384,24 @@ def vm_from_dmi(product_name: str, sys_vendor: str, board_vendor: str = "", bios
     return None
 
 
+#: Paravirtual clock sources a hypervisor offers its guests (VMs without DMI tables, e.g. Firecracker).
+_CLOCKSOURCES = (("kvm-clock", "kvm"), ("hyperv_clocksource", "microsoft"), ("xen", "xen"))
+
+
+def vm_from_clocksources(available: str | None) -> str | None:
+    """The hypervisor whose paravirtual clock the kernel offers (from available_clocksource), or None."""
+    for token in (available or "").split():
+        for prefix, kind in _CLOCKSOURCES:
+            if token.startswith(prefix):
+                return kind
+    return None
+
+
 def detect_vm(root: Path = ROOT) -> str:
     """The hypervisor the Linux system under ``root`` runs on: a kind, ``vm`` (kind unknown), ``none``, ``unknown``.
 
-    Firmware (DMI) strings and /sys/hypervisor name the kind; the CPU's ``hypervisor`` flag in /proc/cpuinfo
-    only says there is one.
+    Firmware (DMI) strings, /sys/hypervisor and the paravirtual clock sources name the kind; the CPU's
+    ``hypervisor`` flag in /proc/cpuinfo only says there is one.
     """
     hv_type = (_read(root / "sys/hypervisor/type") or "").strip()
     if hv_type:
@@ -396,8 +409,11 @@ def detect_vm(root: Path = ROOT) -> str:
     dmi = root / "sys/class/dmi/id"
     strings = [(_read(dmi / n) or "").strip() for n in ("product_name", "sys_vendor", "board_vendor", "bios_vendor")]
     kind = vm_from_dmi(*strings)
-    if kind:
-        return kind
+    clock = vm_from_clocksources(_read(root / "sys/devices/system/clocksource/clocksource0/available_clocksource"))
+    if kind == "qemu" and clock == "kvm":
+        return "kvm"  # QEMU accelerated by KVM, as systemd-detect-virt calls it
+    if kind or clock:
+        return kind or clock or "vm"
     flags = _cpu_flags(root)
     if flags is None:
         return "unknown"
