@@ -36,8 +36,10 @@ PROC_1_COMM = Path("/proc/1/comm")
 #: At most this many failed units are listed (system and user each); failed_total counts them all.
 MAX_FAILED = 50
 #: One listing gives both the failed units and the running ones (counted as running services).
-LIST_UNITS_ARGS = ("list-units", "--all", "--state=failed,running", "--no-legend", "--plain", "--no-pager",
-                   "--output=json")
+LIST_UNITS_ARGS = ("list-units", "--all", "--state=failed,running,auto-restart,auto-restart-queued", "--no-legend",
+                   "--plain", "--no-pager", "--output=json")
+#: Sub-states of a service that crashed and waits to be restarted: never "failed", yet failing over and over.
+RESTARTING_SUBSTATES = frozenset({"auto-restart", "auto-restart-queued"})
 USER_LIST_UNITS_ARGS = ("--user", "list-units", "--failed", "--all", "--no-legend", "--plain", "--no-pager",
                         "--output=json")
 #: Followed by the unit names; --timestamp=utc (systemd 247+) makes the times parseable in any locale.
@@ -82,10 +84,11 @@ class ServicesResult:
         "None without systemd"
     )
     failed: tuple[FailedUnit, ...] = field(
-        doc=f"System units (services, mounts, sockets, timers, ...) in the failed state; at most {MAX_FAILED}, "
-        "in the order systemctl lists them (by name)"
+        doc="System units (services, mounts, sockets, timers, ...) in the failed state, and services waiting "
+        f"to be restarted after a crash (sub-state auto-restart); at most {MAX_FAILED}, in the order "
+        "systemctl lists them"
     )
-    failed_total: int = field(unit="units", doc="How many system units failed, including any beyond the list")
+    failed_total: int = field(unit="units", doc="How many system units are listed in failed, including any beyond it")
     running_services: int | None = field(
         unit="services", doc="Services running now (systemd: .service units in sub-state running; None unknown)"
     )
@@ -291,7 +294,7 @@ def _linux(ctx: ProbeContext) -> ServicesResult:
         reason = (listing.stderr.strip().splitlines() or ["no output"])[-1][:200]
         raise ProbeError(f"systemctl list-units exited with {listing.returncode}: {reason}")
     rows = parse_list_units(listing.stdout)
-    failed_rows = [r for r in rows if r.active == "failed"]
+    failed_rows = [r for r in rows if r.active == "failed" or r.sub in RESTARTING_SUBSTATES]
     running = sum(1 for r in rows if r.name.endswith(".service") and r.sub == "running")
     kept = failed_rows[:MAX_FAILED]
     details = _show_details(ctx, systemctl, [r.name for r in kept], user=False)

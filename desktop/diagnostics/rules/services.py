@@ -56,7 +56,7 @@ def failed(results: Results, thresholds: Thresholds) -> Iterator[Finding]:
         title = f"{total} background service{plural} failed"
         detail = (
             "Background services are programs the computer runs on its own (printing, network, backups, ...). "
-            f"These stopped with an error or could not start: {_names(labels, total)}."
+            f"These stopped with an error, could not start, or keep restarting: {_names(labels, total)}."
         )
         reasons = sorted({u.result for u in units if u.result and u.result != "success"})
         if reasons:

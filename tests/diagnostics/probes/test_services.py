@@ -25,7 +25,7 @@ def fixture(name: str) -> str:
 def test_json_and_plain_listings_parse_to_the_same_rows() -> None:
     from_json = services.parse_list_units(fixture("list-units-failed-running.json"))
     from_plain = services.parse_list_units(fixture("list-units-failed-running.txt"))
-    assert len(from_json) == 24
+    assert len(from_json) == 25
     assert from_plain == from_json
     failed = [r for r in from_json if r.active == "failed"]
     assert [r.name for r in failed] == [
@@ -145,8 +145,10 @@ def test_systemd_flow_against_recorded_answers(tmp_path: Path, monkeypatch: pyte
     result = services.collect(ProbeContext(platform=LINUX, environ={}))
     assert result.init_system == "systemd"
     assert result.system_state == "degraded"
-    assert result.failed_total == 4
+    assert result.failed_total == 5  # four failed, and one crashed service waiting to restart
     assert result.running_services == 18  # .service units running; the two scopes are not services
+    restarting = next(f for f in result.failed if f.name == "syncthing@alice.service")
+    assert (restarting.active_state, restarting.sub_state) == ("activating", "auto-restart")
     vpn = next(f for f in result.failed if f.name == "openvpn-client@office.service")
     assert vpn == FailedUnit(
         "openvpn-client@office.service", "OpenVPN tunnel for office", "loaded", "failed", "failed",
