@@ -226,7 +226,7 @@ def _dpkg(now: datetime, days: float) -> tuple[list[Package], list[str], list[Pa
     return installed, unfinished, dpkg_recent(since, DPKG_LOGS)
 
 
-# -- rpm and pacman ----------------------------------------------------------------------------------------------
+# -- rpm and pacman --------------------------------------------------------------------------------------------
 
 
 def parse_rpm_qa(text: str, since_epoch: float) -> tuple[list[Package], list[PackageChange]]:
@@ -289,7 +289,7 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).astimezone().isoformat()
 
 
-# -- flatpak and snap ------------------------------------------------------------------------------------------------
+# -- flatpak and snap ------------------------------------------------------------------------------------------
 
 
 def _count_dirs(paths: Iterable[Path]) -> int | None:
@@ -314,7 +314,7 @@ def _snaps() -> int | None:
     return len({f.rsplit("_", 1)[0] for f in files if f.endswith(".snap")})
 
 
-# -- Windows and macOS ---------------------------------------------------------------------------------------------
+# -- Windows and macOS -----------------------------------------------------------------------------------------
 
 
 _UNINSTALL = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
@@ -392,7 +392,7 @@ def _macos(home: str | None, since_epoch: float) -> tuple[list[Package], list[Pa
     return installed, recent
 
 
-# -- the probe -----------------------------------------------------------------------------------------------------
+# -- the probe -------------------------------------------------------------------------------------------------
 
 
 def _linux_manager(ctx: ProbeContext) -> str:

@@ -146,15 +146,19 @@ def test_linux_without_a_known_package_manager(tmp_path: Path, monkeypatch: pyte
 
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a dpkg system")
 def test_real_run_matches_dpkg_query() -> None:
-    start = time.perf_counter()
-    result = software.collect(ProbeContext(settings={"software.recent_days": 14.0}))
-    elapsed = time.perf_counter() - start
+    for _ in range(3):  # a package installed meanwhile changes the database: compare one consistent state
+        before = software.DPKG_STATUS.stat().st_mtime_ns
+        start = time.perf_counter()
+        result = software.collect(ProbeContext(settings={"software.recent_days": 14.0}))
+        elapsed = time.perf_counter() - start
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Package}\t${Architecture}\t${Version}\t${db:Status-Status}\n"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        if software.DPKG_STATUS.stat().st_mtime_ns == before:
+            break
     assert isinstance(result, SoftwareResult)
     assert result.manager == "dpkg"
-    out = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${Package}\t${Architecture}\t${Version}\t${db:Status-Status}\n"],
-        capture_output=True, text=True, check=True,
-    ).stdout
     expected = {tuple(line.split("\t")[:3]) for line in out.splitlines() if line.endswith("\tinstalled")}
     assert result.package_count == len(expected) > 0
     assert {(p.name, p.arch, p.version) for p in result.packages} == expected
