@@ -30,7 +30,10 @@ ADMIN_GROUPS = frozenset({"sudo", "wheel", "admin"})
 class Session:
     user: str = field(doc="Login name of the session's user")
     terminal: str = field(doc="Terminal or seat of the session (tty2, pts/0, :0; '' when the system records none)")
-    host: str = field(doc="Remote host the session comes from, or the X display; '' for local logins")
+    host: str = field(
+        doc="Remote host the session comes from; '' for local logins (psutil reports those, and local X "
+        "displays, as 'localhost', which is folded to '')"
+    )
     started: str | None = field(doc="When the session started, ISO 8601 in UTC (None when not recorded)")
 
 
@@ -73,7 +76,8 @@ def sessions_from(entries: Iterable[Any]) -> tuple[tuple[Session, ...], int, int
         count += 1
         names.add(e.name)
         if len(listed) < MAX_SESSIONS:
-            listed.append(Session(user=e.name, terminal=e.terminal or "", host=e.host or "", started=_iso(e.started)))
+            host = "" if e.host in (None, "localhost") else e.host
+            listed.append(Session(user=e.name, terminal=e.terminal or "", host=host, started=_iso(e.started)))
     return tuple(listed), count, len(names)
 
 
