@@ -54,7 +54,7 @@ class DisplaysResult:
     )
     desktop: str = field(doc="Desktop environment (XDG_CURRENT_DESKTOP: GNOME, KDE, XFCE); '' when not set")
     outputs: tuple[Output, ...] = field(
-        doc=f"Connected outputs, at most {MAX_OUTPUTS}; empty on a headless machine"
+        doc=f"Connected outputs, built-in panels first, at most {MAX_OUTPUTS}; empty on a headless machine"
     )
     connector_count: int | None = field(
         unit="connectors", doc="All display connectors the graphics devices have, connected or not (None: unknown)"
@@ -155,6 +155,7 @@ def read_drm(drm_dir: Path = DRM_DIR) -> tuple[tuple[Output, ...], int | None]:
                 manufacturer=manufacturer,
             )
         )
+    outputs.sort(key=lambda o: (not o.internal, o.card, o.name))
     return tuple(outputs), connectors
 
 
