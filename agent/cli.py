@@ -29,8 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "probes":
-            for p in registry.probes():
-                print(p.name)
+            for probe in registry.probes():
+                print(probe.name)
             return 0
         selected = registry.select(list(args.names))
         rep = report.build(selected, collector="agent")

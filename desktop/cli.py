@@ -318,7 +318,7 @@ def cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO
     return EXIT_OK
 
 
-def _known_identities(enabled: bool) -> dict[str, list[str]]:
+def _known_identities(enabled: bool) -> dict[str, Any]:
     if not enabled:
         return {}
     import getpass

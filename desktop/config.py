@@ -224,7 +224,9 @@ def default_path() -> Path:
     return user_config_path("deskline", appauthor=False) / "deskline.toml"
 
 
-def resolve_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None) -> tuple[Path, bool]:
+def resolve_path(
+    explicit: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+) -> tuple[Path, bool]:
     """The settings file to read and whether it was named explicitly (then it must exist)."""
     env = os.environ if environ is None else environ
     if explicit:

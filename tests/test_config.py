@@ -60,12 +60,14 @@ logs = 10
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[thresholds]\ndisk_free_percent_warnin = 5\n", "x.toml:2: unknown setting 'thresholds.disk_free_percent_warnin'"
+        ("[thresholds]\ndisk_free_percent_warnin = 5\n",
+         "x.toml:2: unknown setting 'thresholds.disk_free_percent_warnin'"
          " (did you mean 'thresholds.disk_free_percent_warning'?)"),
         ("[ui]\n\nlanguage = 'fr'\n", "x.toml:3: ui.language: 'fr' is not one of: system, en, ru"),
         ("[probes]\ntimeout = 'fast'\n", "x.toml:2: probes.timeout: expected a number, got the string 'fast'"),
         ("[probes]\ntimeout = 0\n", "x.toml:2: probes.timeout: 0 is below the minimum 0.1"),
-        ("[probes.processes]\ntop = 2.5\n", "x.toml:2: probes.processes.top: expected a whole number, got the number 2.5"),
+        ("[probes.processes]\ntop = 2.5\n",
+         "x.toml:2: probes.processes.top: expected a whole number, got the number 2.5"),
         ("[report]\npseudonymize = 1\n", "x.toml:2: report.pseudonymize: expected true or false, got the number 1"),
         ("[nonsense]\nx = 1\n", "x.toml:1: unknown section [nonsense]"),
         ("[probes]\ndisabled = ['cpu', 'gpu']\n", "x.toml:2: probes.disabled: unknown probe 'gpu'"),

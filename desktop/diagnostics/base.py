@@ -90,7 +90,7 @@ def _type_name(tp: Any) -> str:
         return f"list[{_type_name(args[0])}]"
     if origin is dict:
         return f"dict[{_type_name(args[0])}, {_type_name(args[1])}]"
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return tp.__name__
     return getattr(tp, "__name__", str(tp))
 

@@ -63,7 +63,7 @@ class BrokenProbe:
 def _load(name: str, package: str) -> ProbeInfo | BrokenProbe:
     try:
         module = importlib.import_module(f"{package}.{name}")
-        info = ProbeInfo(module.NAME, module.TITLE, module)  # type: ignore[arg-type]
+        info = ProbeInfo(module.NAME, module.TITLE, module)
     except Exception as exc:  # noqa: BLE001 - any import error disables just this probe
         log.warning("probe %s disabled: %s: %s", name, type(exc).__name__, exc)
         return BrokenProbe(name, f"{type(exc).__name__}: {exc}")
@@ -79,7 +79,10 @@ def load_all(package: str = "desktop.diagnostics.probes") -> tuple[tuple[ProbeIn
     broken: list[BrokenProbe] = []
     for name in PROBES:
         loaded = _load(name, package)
-        (ok if isinstance(loaded, ProbeInfo) else broken).append(loaded)  # type: ignore[arg-type]
+        if isinstance(loaded, ProbeInfo):
+            ok.append(loaded)
+        else:
+            broken.append(loaded)
     return tuple(ok), tuple(broken)
 
 

@@ -58,6 +58,7 @@ def _timeout_for(probe: ProbeInfo, ctx: ProbeContext) -> float:
 
 def _run_one(probe: ProbeInfo, ctx: ProbeContext) -> ProbeOutcome:
     start = time.perf_counter()
+    error: str | None
     try:
         result = probe.module.collect(ctx)
     except Unsupported as exc:

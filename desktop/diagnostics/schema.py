@@ -106,7 +106,8 @@ def report_schema() -> dict[str, Any]:
         "properties": {
             "format": {"const": "deskline-report"},
             "schema_version": {"const": 1},
-            "report_id": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
+            "report_id": {"type": "string",
+                          "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
             "created": {"type": "string", "format": "date-time"},
             "app": {
                 "type": "object",

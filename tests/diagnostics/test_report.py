@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 
 from desktop.diagnostics import bundle, registry, render, report
-from desktop.diagnostics.findings import Finding
 from desktop.diagnostics.base import ProbeContext
+from desktop.diagnostics.findings import Finding
 from desktop.diagnostics.runner import OK, ProbeOutcome, run_probes
 from desktop.diagnostics.schema import report_schema
 from desktop.errors import ReportError
@@ -98,7 +98,8 @@ def test_bundle_roundtrip_and_tamper_detection(tmp_path: Path) -> None:
         names = zf.namelist()
         manifest = json.loads(zf.read("manifest.json"))
     assert names[0] == "manifest.json"
-    assert {"report.json", "summary.html", "summary.md", "attachments/notes.txt", "attachments/notes-2.txt"} <= set(names)
+    expected = {"report.json", "summary.html", "summary.md", "attachments/notes.txt", "attachments/notes-2.txt"}
+    assert expected <= set(names)
     assert {f["path"] for f in manifest["files"]} == set(names) - {"manifest.json"}
     back = bundle.read_bundle(path)
     assert back.document == json.loads(json.dumps(rep.document))
@@ -108,7 +109,9 @@ def test_bundle_roundtrip_and_tamper_detection(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tampered, "w") as dst:
         for name in src.namelist():
             data = src.read(name)
-            dst.writestr(name, data.replace(b"PC LOAD LETTER", b"PC LOAD LEGAL!") if name.endswith("notes.txt") else data)
+            if name.endswith("notes.txt"):
+                data = data.replace(b"PC LOAD LETTER", b"PC LOAD LEGAL!")
+            dst.writestr(name, data)
     with pytest.raises(ReportError, match="notes.txt does not match its hash"):
         bundle.read_bundle(tampered)
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
