@@ -291,7 +291,7 @@ def clock_skew(results: Results, thresholds: Thresholds) -> Iterator[Finding]:
         severity=WARNING,
         title="This computer's clock is wrong",
         detail=(
-            f"This computer's clock is {human_duration(offset)} {direction} the time of {c.host} "
+            f"This computer's clock is {human_duration(round(abs(offset)))} {direction} the time of {c.host} "
             f"(the server says {c.server_date}); more than {human_duration(limit)} apart breaks sign-in to "
             "company services (Kerberos, Active Directory) and secure connections, whose certificates then look "
             "expired or not yet valid."

@@ -270,6 +270,8 @@ def test_clock_skew_follows_the_threshold() -> None:
     assert "certificates" in f.detail
     assert "automatically" in f.next_step
     assert all_findings(res, clock_skew_seconds=900.0) == []
+    # the Date header has whole seconds: 599.6 s is ten minutes, not nine
+    assert "10 minutes ahead of" in all_findings(result(checks=(chk(clock_offset_seconds=-599.6),)))[0].detail
     behind = result(checks=(chk(clock_offset_seconds=300.0),))
     assert "5 minutes behind" in all_findings(behind)[0].detail
     assert all_findings(result(checks=(chk(clock_offset_seconds=None),)), clock_skew_seconds=1.0) == []
