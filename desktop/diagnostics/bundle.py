@@ -65,7 +65,18 @@ def bundle_bytes(report: Report) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (temporary file in the same folder, then rename)."""
+    """Write ``data`` to ``path`` whole or not at all (temporary file in the same folder, then rename).
+
+    A path that exists and is not a regular file (``/dev/null``, a named pipe) is written to directly:
+    renaming over it would replace the device.
+    """
+    if path.exists() and not path.is_file() and not path.is_dir():
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        return
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)

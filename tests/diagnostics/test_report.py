@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -139,3 +141,18 @@ def test_failed_probe_renders_its_reason() -> None:
     validate(rep.document)
     assert "*Timeout: no result within 5 s*" in render.to_markdown(rep.document)
     assert "Timeout: no result within 5 s" in render.to_html(rep.document)
+
+
+def test_write_atomic_never_replaces_a_device(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    bundle.write_atomic(fifo, b"through the pipe")
+    reader.join(5)
+    assert received == [b"through the pipe"]
+    assert fifo.is_fifo()
+    target = tmp_path / "out.json"
+    bundle.write_atomic(target, b"{}")
+    assert target.read_bytes() == b"{}" and [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
