@@ -136,8 +136,7 @@ class DisksResult:
 RESULT = DisksResult
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(NamedTuple):
     """One line of the mount table, before filtering."""
 
     device: str

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 
@@ -401,8 +401,7 @@ def _read_text(path: str) -> str:
         return fh.read()
 
 
-@dataclass(frozen=True)
-class _Dns:
+class _Dns(NamedTuple):
     servers: tuple[str, ...] | None
     search: tuple[str, ...]
     stub: bool
@@ -518,8 +517,7 @@ def _system_proxies(ctx: ProbeContext) -> dict[str, str]:
 # -- reachability checks --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     target: str
     role: str
     scheme: str
