@@ -46,7 +46,7 @@ def _field_tables() -> dict[str, dict[str, FieldInfo]]:
 
 def format_value(value: Any, unit: str = "") -> str:
     """A value as a person reads it, using its declared unit."""
-    if value is None:
+    if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -69,8 +69,27 @@ def format_value(value: Any, unit: str = "") -> str:
     return str(value)
 
 
+_ACRONYMS = {
+    "os": "OS", "cpu": "CPU", "ip": "IP", "ipv4": "IPv4", "ipv6": "IPv6", "dns": "DNS", "ntp": "NTP",
+    "utc": "UTC", "fqdn": "FQDN", "id": "ID", "lc": "LC", "psi": "PSI", "ac": "AC", "mac": "MAC", "mtu": "MTU",
+    "tcp": "TCP", "tls": "TLS", "http": "HTTP", "url": "URL", "pid": "PID", "ppid": "PPID", "uid": "UID",
+    "rss": "RSS", "io": "I/O", "dpkg": "dpkg", "rpm": "RPM", "cups": "CUPS", "edid": "EDID",
+    "vm": "VM", "uuid": "UUID", "ssid": "SSID", "gpu": "GPU",
+}
+#: Name endings that only repeat the unit, which the value already shows.
+_UNIT_SUFFIXES = ("_percent", "_bytes", "_seconds", "_mhz", "_ms", "_mb", "_kb", "_celsius", "_rpm", "_minutes",
+                  "_mbps")
+
+
 def _label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    """A field name as a heading: ``utc_offset_minutes`` -> ``UTC offset``."""
+    for suffix in _UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    words = [_ACRONYMS.get(w, w) for w in name.split("_")]
+    first = words[0] if words[0] != words[0].lower() else words[0].capitalize()
+    return " ".join([first, *words[1:]])
 
 
 def sections(document: Mapping[str, Any]) -> list[Section]:
