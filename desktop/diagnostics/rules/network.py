@@ -222,7 +222,8 @@ def helpdesk_unreachable(results: Results, thresholds: Thresholds) -> Iterator[F
         if not c.dns_ok or c.tcp_ok is not False:
             continue
         when = f" after {c.tcp_ms:g} ms" if c.tcp_ms is not None and c.tcp_error != "timed out" else ""
-        detail = f"Connecting to {c.host} ({c.tcp_address}) on port {c.port} failed: {c.tcp_error}{when}."
+        where = c.host if c.tcp_address in (None, c.host) else f"{c.host} ({c.tcp_address})"
+        detail = f"Connecting to {where} on port {c.port} failed: {c.tcp_error}{when}."
         step = _unreachable_step(c, f"{c.tcp_ms / 1000:g} s" if c.tcp_ms else "the time allowed")
         if proxy:
             detail += (
