@@ -64,7 +64,10 @@ def format_value(value: Any, unit: str = "") -> str:
             return human_bytes(value)
         if unit == "s" and abs(value) >= 120:
             return f"{human_duration(value)} ({value:g} s)"
-        text = f"{value:,.1f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
+        if isinstance(value, float):
+            text = f"{value:,.1f}".rstrip("0").rstrip(".")
+        else:  # identifiers (PIDs, UIDs) have no unit and read wrong with thousands separators
+            text = f"{value:,}" if unit else str(value)
         return f"{text} {unit}".rstrip() if unit else text
     return str(value)
 
@@ -81,8 +84,22 @@ _UNIT_SUFFIXES = ("_percent", "_bytes", "_seconds", "_mhz", "_ms", "_mb", "_kb",
                   "_mbps")
 
 
-def _label(name: str) -> str:
+def _labels(names: Sequence[str]) -> dict[str, str]:
+    """Headings for sibling fields; where dropping the unit word makes two alike, the unit word stays."""
+    short = {n: _label(n) for n in names}
+    counts: dict[str, int] = {}
+    for label in short.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {n: (_label(n, keep_unit=True) if counts[short[n]] > 1 else short[n]) for n in names}
+
+
+def _label(name: str, keep_unit: bool = False) -> str:
     """A field name as a heading: ``utc_offset_minutes`` -> ``UTC offset``."""
+    if keep_unit:
+        for suffix in _UNIT_SUFFIXES:
+            if name.endswith(suffix):
+                base = _label(name[: -len(suffix)])
+                return f"{base} ({'%' if suffix == '_percent' else suffix[1:]})"
     for suffix in _UNIT_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
@@ -102,16 +119,17 @@ def sections(document: Mapping[str, Any]) -> list[Section]:
         data = entry.get("data")
         info = tables.get(name, {})
         if isinstance(data, dict):
+            labels = _labels(list(data))
             for key, value in data.items():
                 unit = info[key].unit if key in info else ""
                 if isinstance(value, list) and value and isinstance(value[0], dict):
                     sec.tables.append(_table(key, value, info, key))
                 elif isinstance(value, dict) and value:
-                    sec.tables.append(Table(_label(key), ["Name", "Value"],
+                    sec.tables.append(Table(labels[key], ["Name", "Value"],
                                             [[str(k), str(v)] for k, v in list(value.items())[:MAX_ROWS]],
                                             max(0, len(value) - MAX_ROWS)))
                 else:
-                    sec.rows.append((_label(key), format_value(value, unit)))
+                    sec.rows.append((labels[key], format_value(value, unit)))
         out.append(sec)
     return out
 
@@ -122,7 +140,14 @@ def _table(key: str, items: Sequence[Mapping[str, Any]], info: Mapping[str, Fiel
     for item in items[:MAX_ROWS]:
         rows.append([format_value(item.get(c), info[f"{path}[].{c}"].unit if f"{path}[].{c}" in info else "")
                      for c in columns])
-    return Table(_label(key), [_label(c) for c in columns], rows, max(0, len(items) - MAX_ROWS))
+    labels = _labels(columns)
+    return Table(_label(key), [labels[c] for c in columns], rows, max(0, len(items) - MAX_ROWS))
+
+
+def _show_subject(finding: Mapping[str, Any]) -> bool:
+    """Whether a finding's subject adds anything its title does not already say."""
+    subject = finding.get("subject") or ""
+    return bool(subject) and subject not in finding.get("title", "")
 
 
 def _header_facts(document: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -159,7 +184,7 @@ def to_markdown(document: Mapping[str, Any]) -> str:
     if not found:
         lines.append("No problems found.")
     for f in found:
-        subject = f" ({f['subject']})" if f.get("subject") else ""
+        subject = f" ({f['subject']})" if _show_subject(f) else ""
         lines.append(f"- **{SEVERITY_LABEL.get(f['severity'], f['severity'])}: {f['title']}**{subject}. "
                      f"{f['detail']} *Next step:* {f['next_step']}")
     for sec in sections(document):
@@ -203,7 +228,8 @@ color:#1d2125;background:#fff;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #dde;padding-bottom:.2em;
 margin-top:1.6em}dl.facts{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;color:#444}
 dl.facts dt{font-weight:600}dl.facts dd{margin:0}
-table{border-collapse:collapse;margin:.4em 0 1em;font-size:13px}th,td{border:1px solid #dde;padding:.25em .6em;
+.wide{overflow-x:auto;max-width:100%}table{border-collapse:collapse;margin:.4em 0 1em;font-size:13px}
+td{overflow-wrap:break-word;max-width:48em}th,td{border:1px solid #dde;padding:.25em .6em;
 text-align:left;vertical-align:top}th{background:#f4f5f7}td.num{text-align:right}
 .finding{border-left:6px solid #888;background:#f8f9fa;padding:.5em .9em;margin:.5em 0;border-radius:4px}
 .finding.critical{border-color:#c62828;background:#fdecea}.finding.warning{border-color:#ef8f00;
@@ -232,7 +258,7 @@ def to_html(document: Mapping[str, Any]) -> str:
     if not found:
         out.append('<p class="ok">No problems found.</p>')
     for f in found:
-        subject = f" <span class=\"muted\">({_e(f['subject'])})</span>" if f.get("subject") else ""
+        subject = f" <span class=\"muted\">({_e(f['subject'])})</span>" if _show_subject(f) else ""
         out.append(
             f'<div class="finding {_e(f["severity"])}"><div class="sev">{_e(SEVERITY_LABEL.get(f["severity"], ""))}'
             f"</div><strong>{_e(f['title'])}</strong>{subject}<div>{_e(f['detail'])}</div>"
@@ -252,9 +278,9 @@ def to_html(document: Mapping[str, Any]) -> str:
             if not t.rows:
                 out.append('<p class="muted">none</p>')
                 continue
-            out.append("<table><tr>" + "".join(f"<th>{_e(c)}</th>" for c in t.columns) + "</tr>")
+            out.append('<div class="wide"><table><tr>' + "".join(f"<th>{_e(c)}</th>" for c in t.columns) + "</tr>")
             out += ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in t.rows]
-            out.append("</table>")
+            out.append("</table></div>")
             if t.more:
                 out.append(f'<p class="muted">… and {t.more} more in report.json</p>')
     out.append("<h2>Redaction</h2>")
