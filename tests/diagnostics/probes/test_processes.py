@@ -217,8 +217,10 @@ def test_real_burner_is_top_by_cpu(burner: subprocess.Popen[bytes]) -> None:
     listed = {p.pid: p for p in r.top_cpu}
     assert burner.pid in listed
     hog = listed[burner.pid]
-    assert hog.cpu_percent >= 40.0
-    # psutil's own CPU times of the child, over a span that contains the probe's interval, agree
+    # a spinning child gets a whole core on an idle machine; other work on a busy one (two cores here,
+    # shared with other test runs) can take a good part of it, so the absolute floor is modest ...
+    assert hog.cpu_percent >= 20.0
+    # ... and the real check is against psutil's own CPU times of the child, over a span containing the interval
     assert abs(hog.cpu_percent - independent) < 25.0
     assert hog.name.startswith("python")
     assert hog.user == psutil.Process().username()
@@ -229,11 +231,15 @@ def test_real_burner_is_top_by_cpu(burner: subprocess.Popen[bytes]) -> None:
 
 def test_psutil_path_sees_the_burner_too(burner: subprocess.Popen[bytes]) -> None:
     """The psutil path (Windows, macOS) runs here too: same staged process, same answer."""
-    samples, elapsed = processes._sample_psutil(0.5)
-    r = processes.summarize(samples, 50, psutil.virtual_memory().total, elapsed, "linux")
+    def sample() -> processes.ProcessesResult:
+        samples, elapsed = processes._sample_psutil(0.5)
+        return processes.summarize(samples, 50, psutil.virtual_memory().total, elapsed, "linux")
+
+    r, independent = _burner_percent_during(sample, burner.pid)
     listed = {p.pid: p for p in r.top_cpu}
     assert burner.pid in listed
-    assert listed[burner.pid].cpu_percent >= 40.0
+    assert listed[burner.pid].cpu_percent >= 20.0
+    assert abs(listed[burner.pid].cpu_percent - independent) < 25.0
 
 
 @linux_only
@@ -273,7 +279,8 @@ def test_real_counts_and_memory_agree_with_psutil() -> None:
     assert r.running >= 1  # this very process is running while it reads /proc
     assert r.restricted == 0  # /proc/<pid>/stat is world-readable on Linux
     listed = {p.pid: p for p in r.top_memory}
-    assert len(r.top_memory) == min(200, r.total)
+    # every process sampled is listed, but for the few that exit before their details are read
+    assert min(200, r.total) - 10 <= len(r.top_memory) <= min(200, r.total)
     assert sleeper.pid in listed
     assert listed[sleeper.pid].memory_rss_bytes == rss  # /proc/<pid>/stat rss == psutil's statm figure
     sizes = [p.memory_rss_bytes for p in r.top_memory]
