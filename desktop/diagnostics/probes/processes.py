@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -95,8 +96,7 @@ class ProcessesResult:
 RESULT = ProcessesResult
 
 
-@dataclass
-class Sample:
+class Sample(NamedTuple):
     """One process as the sampling pass saw it (internal; the result holds ProcessInfo)."""
 
     pid: int
@@ -108,9 +108,8 @@ class Sample:
     rss: int | None
 
 
-@dataclass(frozen=True)
-class StatLine:
-    """The fields of ``/proc/<pid>/stat`` this probe uses."""
+class StatLine(NamedTuple):
+    """The fields of ``/proc/<pid>/stat`` this probe uses (a NamedTuple: hundreds are made per pass)."""
 
     pid: int
     comm: str
