@@ -1,0 +1,85 @@
+"""Run one parsed protocol command on this machine and return its answer document.
+
+The same function serves the SSH agent, the forced-command dispatcher that IT installs for plain
+OpenSSH, and the agentless payload: one engine, the same JSON out. Everything leaves through the
+report's redaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from agent.protocol import Command, Exit, ProtocolError, answer, refusal
+from desktop import __version__
+from desktop.diagnostics import registry, report
+from desktop.diagnostics.base import current_platform
+
+log = logging.getLogger("deskline.agent")
+
+
+def probe_table() -> list[dict[str, Any]]:
+    """Every probe with its field table, as ``probes`` answers."""
+    return [
+        {"name": p.name, "title": p.title,
+         "fields": [{"name": f.name, "type": f.type, "unit": f.unit, "doc": f.doc} for f in p.fields]}
+        for p in registry.probes()
+    ]
+
+
+def _probe_settings(settings: Mapping[str, Any] | None, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(settings or {})
+    for key, value in arguments.items():
+        if not isinstance(key, str) or not isinstance(value, str | int | float | bool):
+            raise ProtocolError(f"argument {key!r}: only simple values are allowed")
+        merged[key] = value
+    return merged
+
+
+def execute(
+    command: Command,
+    *,
+    probe_settings: Mapping[str, Any] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    pseudonymize: bool = False,
+) -> dict[str, Any]:
+    """The answer document of ``command``; failures become refusals, never exceptions."""
+    start = time.perf_counter()
+    try:
+        if command.name == "ping":
+            return answer("ping", {"agent": "deskline-agent", "version": __version__,
+                                   "platform": current_platform(), "time": time.time()})
+        if command.name == "probes":
+            return answer("probes", probe_table())
+        if command.name in ("probe", "report", "check"):
+            names = list(command.probes) if command.name == "probe" else []
+            selected = registry.select(names)
+            rep = report.build(
+                selected,
+                probe_settings=_probe_settings(probe_settings, command.arguments),
+                thresholds=thresholds,
+                pseudonymize=pseudonymize,
+                collector="agent",
+            )
+            if command.name == "check":
+                doc = rep.document
+                return answer("check", {"report_id": doc["report_id"], "host": doc["host"],
+                                        "findings": doc["findings"],
+                                        "probes": {n: p["status"] for n, p in doc["probes"].items()}})
+            return answer(command.name, rep.document)
+        if command.name == "logs":
+            settings = dict(probe_settings or {})
+            if command.since_seconds is not None:
+                settings["logs.window_hours"] = command.since_seconds / 3600
+            settings["logs.source"] = command.source
+            rep = report.build(registry.select(["logs"]), probe_settings=settings, thresholds=thresholds,
+                               pseudonymize=pseudonymize, collector="agent")
+            return answer("logs", rep.document["probes"]["logs"])
+    except ProtocolError as exc:
+        return refusal(command.name, exc.exit, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the engineer gets a refusal, the agent keeps serving
+        log.exception("command %s failed after %.0f ms", command.name, (time.perf_counter() - start) * 1000)
+        return refusal(command.name, Exit.INTERNAL, f"{type(exc).__name__}: {exc}")
+    return refusal(command.name, Exit.BAD_ARGUMENTS, f"unknown command {command.name!r}")
