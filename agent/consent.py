@@ -1,0 +1,92 @@
+"""Consent: the user's yes, time-boxed, before an engineer's first command runs.
+
+The agent asks a :class:`ConsentGate`. The gates here decide by policy alone; the gate that asks the
+logged-in user's desktop app over the local channel (a Unix socket, a named pipe on Windows) is added
+beside them. Without an answer, the answer is no.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """What the user is asked: who, with which key, for which ticket, what may run, for how long."""
+
+    engineer: str
+    fingerprint: str
+    peer: str
+    commands: tuple[str, ...]
+    ticket: str = ""
+    duration_seconds: int = 1800
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A yes: valid until ``expires`` (epoch seconds) for ``commands``; ``how`` says who decided."""
+
+    request: ConsentRequest
+    expires: float
+    how: str  # "user", "policy:unattended", ...
+    commands: tuple[str, ...] = field(default=())
+
+    def allows(self, command: str, now: float | None = None) -> bool:
+        """Whether ``command`` may run now under this grant."""
+        current = time.time() if now is None else now
+        return current < self.expires and (not self.commands or command in self.commands)
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A no, with the reason shown to the engineer and written to the audit log."""
+
+    reason: str
+
+
+class ConsentGate(Protocol):
+    """Decides on a request; must answer within ``timeout`` seconds (no answer is a Denial)."""
+
+    def ask(self, request: ConsentRequest, timeout: float) -> Grant | Denial: ...
+
+    def revoked(self, grant: Grant) -> bool:
+        """Whether the user has ended this grant early (the app's End now button)."""
+        ...
+
+
+class DenyAll:
+    """No user to ask and no policy that allows: every request is refused."""
+
+    def __init__(self, reason: str = "no one is signed in to approve remote diagnostics on this machine") -> None:
+        self.reason = reason
+
+    def ask(self, request: ConsentRequest, timeout: float) -> Grant | Denial:
+        return Denial(self.reason)
+
+    def revoked(self, grant: Grant) -> bool:
+        return True
+
+
+class UnattendedPolicy:
+    """IT policy: the listed key fingerprints may run without asking (servers); the user is only notified.
+
+    Any other key is passed to ``fallback`` (the desktop app's gate, or :class:`DenyAll`).
+    """
+
+    def __init__(self, fingerprints: Iterable[str], fallback: ConsentGate, duration_seconds: int = 3600) -> None:
+        self.fingerprints = frozenset(fingerprints)
+        self.fallback = fallback
+        self.duration_seconds = duration_seconds
+
+    def ask(self, request: ConsentRequest, timeout: float) -> Grant | Denial:
+        if request.fingerprint in self.fingerprints:
+            return Grant(request, time.time() + self.duration_seconds, "policy:unattended")
+        return self.fallback.ask(request, timeout)
+
+    def revoked(self, grant: Grant) -> bool:
+        if grant.how == "policy:unattended":
+            return False
+        return self.fallback.revoked(grant)
