@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the report's JSON Schema")
     p.add_argument("--output", "-o", metavar="FILE", default="-")
+
+    p = sub.add_parser("consent", help="answer remote diagnostics requests on this terminal (no desktop app)")
+    p.add_argument("--socket", metavar="PATH", help="listen here (default: the user's consent socket)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="an unanswered question counts as no after this long (default: 60)")
     return parser
 
 
@@ -426,6 +431,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return cmd_config(args, out, err)
         if command == "schema":
             return cmd_schema(args, out, err)
+        if command == "consent":
+            from desktop.consent_service import cmd_consent
+
+            return cmd_consent(args, out, err, inp)
         return cmd_app(args, out, err)
     except DesklineError as exc:
         err.write(f"deskline: {exc}\n")
