@@ -23,7 +23,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("probe", help="run probes on this machine and print the redacted report as JSON")
     p.add_argument("names", nargs="*", help="probe names (default: all)")
     sub.add_parser("probes", help="list the probe names, one per line")
+    s = sub.add_parser("serve", help="run the agent's SSH server until SIGINT or SIGTERM")
+    s.add_argument("--listen", metavar="HOST:PORT", help="address to listen on (default: agent.listen)")
+    s.add_argument("--authorized-keys", metavar="FILE", help="the engineers' keys (authorized_keys format)")
+    s.add_argument("--host-key", metavar="FILE", help="the agent's host key (made on first start)")
+    s.add_argument("--audit-log", metavar="FILE", help="the audit log (JSON lines)")
+    s.add_argument("--config", metavar="FILE", help="Deskline settings file")
+    s.add_argument("--unattended", metavar="FINGERPRINT", action="append", default=[],
+                   help="a key fingerprint (SHA256:...) that may run commands without asking; repeatable")
+    f = sub.add_parser("fingerprint", help="print the agent's host key fingerprint (making the key if needed)")
+    f.add_argument("--host-key", metavar="FILE", help="the agent's host key")
+    f.add_argument("--config", metavar="FILE", help="Deskline settings file")
+    f.add_argument("--public", action="store_true", help="print the public key line instead")
     args = parser.parse_args(argv)
+
+    if args.command in ("serve", "fingerprint"):
+        from agent import server
+
+        if args.command == "fingerprint":
+            return server.run_fingerprint(host_key=args.host_key, config=args.config, public=args.public)
+        return server.run_serve(listen=args.listen, authorized_keys=args.authorized_keys, host_key=args.host_key,
+                                audit_log=args.audit_log, config=args.config, unattended=args.unattended)
 
     from desktop.diagnostics import registry, report
 

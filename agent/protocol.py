@@ -18,6 +18,16 @@ Every answer is one JSON document on stdout::
      "error": {"code": "bad_arguments", "message": "unknown probe 'gpu'"}}
 
 and the channel's exit status is ``exit`` (see :class:`Exit`).
+
+Consent and tickets (the SSH agent, ``deskline-agent serve``): ``ping`` runs without consent (it only
+says the agent is alive); the first other command of an SSH connection asks the user's consent,
+naming the engineer (the comment of their key in authorized_keys, never the SSH user name, which the
+client chooses), the key's fingerprint, the peer address and the ticket. The ticket travels in the SSH
+user name, ``LOGIN+TICKET`` (``ssh -p 2222 alice+DL-000123@host probe cpu``, see :func:`parse_login`);
+a user name without ``+`` carries no ticket, and LOGIN is only recorded. Environment requests are
+refused, so nothing else can carry it. One grant covers the connection's later commands until it
+expires (then the next command asks again) or the user ends it; a refusal or an ended grant holds for
+the rest of the connection. Without an answer within the agent's consent timeout, the answer is no.
 """
 
 from __future__ import annotations
@@ -36,10 +46,13 @@ MAX_COMMAND = 512
 #: The most bytes of JSON arguments read from stdin.
 MAX_STDIN = 64 * 1024
 #: Words of a command: letters, digits and a few separators; nothing a shell would interpret.
-_WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=+-]{0,63}$")
-_DURATION = re.compile(r"^(\d{1,6})([smhd])$")
+#: (``\Z``, not ``$``: ``$`` would also match before a trailing newline.)
+_WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=+-]{0,63}\Z")
+_DURATION = re.compile(r"^([0-9]{1,6})([smhd])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 LOG_SOURCES = ("auto", "journal", "syslog")
+#: A ticket reference in the SSH user name (``alice+DL-000123``).
+_TICKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z")
 COMMANDS = ("ping", "probes", "probe", "report", "check", "logs")
 
 
@@ -141,6 +154,33 @@ def parse(line: str | bytes, known_probes: tuple[str, ...] | list[str]) -> Comma
     if since is not None and since > 30 * 86400:
         raise ProtocolError("logs: --since may reach back at most 30d")
     return Command(name, source=source, since_seconds=since)
+
+
+def render(command: Command) -> str:
+    """The command line that :func:`parse` turns back into ``command`` (arguments go on stdin)."""
+    if command.name == "probe":
+        return " ".join(("probe", *command.probes))
+    if command.name == "logs":
+        if command.since_seconds is None:
+            return f"logs {command.source}"
+        unit = next(u for u in "dhms" if command.since_seconds % _UNITS[u] == 0)
+        return f"logs {command.source} --since {command.since_seconds // _UNITS[unit]}{unit}"
+    return command.name
+
+
+def parse_login(username: str) -> tuple[str, str]:
+    """The SSH user name as (login, ticket): ``alice+DL-000123`` -> ("alice", "DL-000123").
+
+    No ``+``: no ticket. Raises ProtocolError when the part after ``+`` is not a ticket reference.
+    """
+    login, plus, ticket = username.partition("+")
+    if not plus:
+        return username, ""
+    if not _TICKET.match(ticket):
+        shown = ticket if ticket.isprintable() and len(ticket) <= 40 else repr(ticket[:40])
+        raise ProtocolError(f"bad ticket {shown!r} in the SSH user name: use LOGIN+TICKET, the ticket made of "
+                            "letters, digits and _.:- (at most 64)")
+    return login, ticket
 
 
 def parse_arguments(data: bytes) -> dict[str, Any]:

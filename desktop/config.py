@@ -185,6 +185,51 @@ SCHEMA: tuple[Setting, ...] = (
     _s("thresholds.log_errors_warning", int, 500, "Log errors: warning",
        "Warn (rather than only mention) when the log window holds more than this many error entries.",
        minimum=0),
+    # -- the agent: deskline-agent serve (SSH server for remote diagnostics)
+    _s("agent.listen", str, "127.0.0.1:2222", "Agent listen address",
+       "HOST:PORT the agent's SSH server listens on ([::1]:2222 for IPv6). The default, loopback, is "
+       "reachable only from this machine and through the agent's own bastion tunnel (serve --via); set "
+       "an address of this machine (or 0.0.0.0) to let engineers connect directly."),
+    _s("agent.authorized_keys", str, "", "Engineers' keys",
+       "authorized_keys file listing the engineers' public keys (from= and expiry-time= are honoured). "
+       "Empty: agent/authorized_keys in Deskline's data folder."),
+    _s("agent.host_key", str, "", "Agent host key",
+       "The agent's ed25519 host key, made on first start (mode 0600). Empty: agent/host_ed25519_key "
+       "in Deskline's data folder."),
+    _s("agent.audit_log", str, "", "Agent audit log",
+       "JSON-lines audit log of connections, logins, consent and commands. Empty: agent/audit.jsonl in "
+       "Deskline's data folder."),
+    _s("agent.audit_max_bytes", int, 4 * 1024 * 1024, "Audit log size",
+       "The audit log is rotated when it would grow past this many bytes.",
+       minimum=64 * 1024, maximum=1024 * 1024 * 1024),
+    _s("agent.audit_keep", int, 5, "Audit log files kept",
+       "How many rotated audit log files are kept besides the current one.", minimum=0, maximum=100),
+    _s("agent.command_timeout", float, 30.0, "Command timeout",
+       "Seconds a remote command may run; then the engineer gets a timeout answer (exit 5).",
+       minimum=0.1, maximum=600),
+    _s("agent.max_output_bytes", int, 8 * 1024 * 1024, "Answer size cap",
+       "Largest answer, in bytes, the agent sends for one command; a larger one is refused (exit 4).",
+       minimum=4096, maximum=256 * 1024 * 1024),
+    _s("agent.max_sessions", int, 8, "Concurrent sessions",
+       "SSH connections the agent serves at once, counting those still logging in; more are closed.",
+       minimum=1, maximum=1000),
+    _s("agent.max_channels", int, 4, "Channels per session",
+       "Commands one SSH connection may have open at once.", minimum=1, maximum=64),
+    _s("agent.auth_deadline", float, 10.0, "Login deadline",
+       "Seconds a client has for the SSH handshake and authentication before it is dropped.",
+       minimum=1, maximum=300),
+    _s("agent.idle_timeout", float, 600.0, "Idle session timeout",
+       "Seconds a logged-in connection may stay without a command before it is closed.",
+       minimum=1, maximum=86400),
+    _s("agent.consent_timeout", float, 60.0, "Consent timeout",
+       "Seconds the agent waits for the user to answer a consent request; no answer is a no.",
+       minimum=1, maximum=600),
+    _s("agent.consent_duration", int, 1800, "Consent duration",
+       "Seconds of remote diagnostics the agent asks the user to allow; the user may allow less.",
+       minimum=60, maximum=86400),
+    _s("agent.unattended", list, [], "Unattended engineer keys",
+       "Key fingerprints (SHA256:...) that may run commands without asking the user, who is only "
+       "notified: for servers and unattended machines, set by IT policy."),
 )
 
 SCHEMA_BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}

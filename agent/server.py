@@ -1,0 +1,856 @@
+"""``deskline-agent serve``: the SSH server on the user's machine (paramiko's server interface).
+
+What it allows, and nothing more:
+
+* **Authentication**: public keys only, against IT's authorized_keys (:mod:`agent.authkeys`, honouring
+  ``from=`` and ``expiry-time=``); ed25519, ecdsa, and RSA with SHA-2 signatures. Password and
+  keyboard-interactive attempts are refused and audited; so are unknown, expired and out-of-place keys
+  and OpenSSH certificates (paramiko does not validate them). After ``max_auth_tries`` refusals the
+  connection is closed.
+* **Channels**: ``session`` channels only, at most ``max_channels`` open per connection; each may make
+  one ``exec`` request whose command is parsed by :func:`agent.protocol.parse` and answered by
+  :func:`agent.commands.execute`. Refused and audited: pty, shell, subsystems (sftp), X11, agent
+  forwarding, ``direct-tcpip`` and ``tcpip-forward``; environment requests are refused too (their
+  names are noted in the command's audit record, since OpenSSH sends ``LANG`` by default).
+* **Consent** (see :mod:`agent.protocol` for the rules): ``ping`` runs without; the first other
+  command of a connection asks the :class:`~agent.consent.ConsentGate` in a worker thread, never inside
+  a paramiko callback, with ``consent_timeout``; the grant is checked (expiry, ``revoked()``) before
+  every later command.
+* **Limits**: ``max_sessions`` connections at once (more are closed at once and audited; the count
+  includes connections still in their handshake); handshake and authentication within
+  ``auth_deadline`` seconds, else the connection is dropped and audited; a channel that makes no
+  ``exec`` request within ``request_timeout`` is closed; ``probe``'s JSON arguments are read from stdin
+  up to :data:`agent.protocol.MAX_STDIN` bytes until EOF (no EOF and no bytes within ``stdin_timeout``:
+  no arguments, so ``ssh host probe cpu`` typed in a terminal still answers; use ``ssh -n`` to skip
+  the wait); each command runs in a worker with ``command_timeout`` (on expiry the answer is still one
+  JSON document, exit 5, while the worker finishes in the background: probes have their own timeouts);
+  an answer over ``max_output_bytes`` becomes a refusal (exit 4); a connection with no channel open
+  for ``idle_timeout`` seconds is closed.
+* **Algorithms**: CBC, 3DES, SHA-1 and MD5 are disabled through ``disabled_algorithms``; paramiko must
+  be at least 3.4 (strict key exchange, the Terrapin fix), which :func:`check_paramiko` enforces.
+
+Every connection, authentication, refusal, consent decision and command is written to the audit log
+(:mod:`agent.audit`). If a record cannot be written, commands other than ``ping`` are refused until
+one can: the agent never runs what it cannot account for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from paramiko.common import (
+    AUTH_FAILED,
+    AUTH_SUCCESSFUL,
+    OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_FAILED_RESOURCE_SHORTAGE,
+    OPEN_SUCCEEDED,
+)
+
+from agent import protocol
+from agent.audit import AuditError, AuditLog
+from agent.authkeys import AuthorizedKey, AuthorizedKeysFile, KeySet
+from agent.authkeys import fingerprint as blob_fingerprint
+from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant, UnattendedPolicy
+from agent.protocol import Command, Exit, ProtocolError, refusal
+from desktop import __version__
+from desktop.errors import ConfigError, DesklineError
+
+log = logging.getLogger("deskline.agent")
+
+#: Algorithms turned off: CBC modes and 3DES, SHA-1 and MD5 MACs, SHA-1 key exchange and signatures.
+DISABLED_ALGORITHMS: dict[str, list[str]] = {
+    "ciphers": ["aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc", "blowfish-cbc"],
+    "macs": ["hmac-sha1", "hmac-sha1-96", "hmac-md5", "hmac-md5-96"],
+    "kex": ["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"],
+    "keys": ["ssh-rsa", "ssh-dss"],
+    "pubkeys": ["ssh-rsa", "ssh-dss"],
+}
+#: The first paramiko with strict key exchange (CVE-2023-48795, "Terrapin").
+MIN_PARAMIKO = (3, 4)
+#: What a consent request asks for: every command but ``ping``, which needs none.
+CONSENT_COMMANDS = tuple(c for c in protocol.COMMANDS if c != "ping")
+#: Global requests that are harmless and not worth an audit record.
+_QUIET_GLOBAL = frozenset({"keepalive@openssh.com", "no-more-sessions@openssh.com"})
+
+
+class AgentServerError(DesklineError):
+    """The server cannot start (address in use, unusable paramiko, ...); the message says which."""
+
+
+def check_paramiko(version: str | None = None) -> None:
+    """Refuse a paramiko without strict key exchange (older than 3.4)."""
+    text = paramiko.__version__ if version is None else version
+    try:
+        parts = tuple(int(p) for p in text.split(".")[:2])
+    except ValueError as exc:
+        raise AgentServerError(f"cannot read the paramiko version {text!r}") from exc
+    if parts < MIN_PARAMIKO:
+        raise AgentServerError(f"paramiko {text} lacks strict key exchange (the Terrapin fix): "
+                               f"install paramiko >= {MIN_PARAMIKO[0]}.{MIN_PARAMIKO[1]}")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) -> (host, port); port 0 picks a free one."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"listen address {text!r}: use HOST:PORT, for example 127.0.0.1:2222")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"listen address {text!r}: the port must be a number from 0 to 65535")
+    return host, port
+
+
+def default_paths() -> dict[str, Path]:
+    """Where the agent keeps its files when the settings name none: the platform's data folder."""
+    from platformdirs import user_data_path  # imported late: only needed without explicit paths
+
+    base = user_data_path("deskline", appauthor=False) / "agent"
+    return {"authorized_keys": base / "authorized_keys", "host_key": base / "host_ed25519_key",
+            "audit_log": base / "audit.jsonl"}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Limits and behaviour of the server; times in seconds, sizes in bytes."""
+
+    host: str = "127.0.0.1"
+    port: int = 2222
+    command_timeout: float = 30.0
+    max_output_bytes: int = 8 * 1024 * 1024
+    max_sessions: int = 8
+    max_channels: int = 4
+    auth_deadline: float = 10.0
+    max_auth_tries: int = 6
+    consent_timeout: float = 60.0
+    consent_duration: int = 1800
+    idle_timeout: float = 600.0
+    request_timeout: float = 10.0
+    stdin_timeout: float = 2.0
+    probe_settings: Mapping[str, Any] = field(default_factory=dict)
+    thresholds: Mapping[str, Any] = field(default_factory=dict)
+    pseudonymize: bool = False
+    disabled_probes: tuple[str, ...] = ()
+
+
+def config_from_settings(settings: Any, listen: str | None = None) -> ServerConfig:
+    """The server's configuration from loaded Deskline settings (``[agent]``, ``[probes]``, ...)."""
+    a = settings.section("agent")
+    host, port = parse_listen(listen if listen is not None else a["listen"])
+    probe_settings = settings.section("probes")
+    probe_settings["helpdesk_url"] = settings["helpdesk.url"]
+    return ServerConfig(
+        host=host, port=port, command_timeout=a["command_timeout"], max_output_bytes=a["max_output_bytes"],
+        max_sessions=a["max_sessions"], max_channels=a["max_channels"], auth_deadline=a["auth_deadline"],
+        consent_timeout=a["consent_timeout"], consent_duration=int(a["consent_duration"]),
+        idle_timeout=a["idle_timeout"], probe_settings=probe_settings, thresholds=settings.section("thresholds"),
+        pseudonymize=settings["report.pseudonymize"], disabled_probes=tuple(settings["probes.disabled"]),
+    )
+
+
+def _shown(raw: bytes, limit: int = 200) -> str:
+    """A command as the audit log shows it: decoded, unprintable characters escaped, cut at ``limit``."""
+    text = raw[: limit * 4].decode("utf-8", "replace")
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return out if len(out) <= limit else out[:limit] + "..."
+
+
+def _command_name(text: str) -> str:
+    first = text.split(" ", 1)[0] if text else ""
+    return first if first in protocol.COMMANDS else "unknown"
+
+
+@dataclass
+class _ChannelState:
+    """One session channel: its request and what was refused on it."""
+
+    chanid: int
+    channel: paramiko.Channel | None = None
+    command: bytes | None = None
+    requested: threading.Event = field(default_factory=threading.Event)
+    env_refused: list[str] = field(default_factory=list)
+
+
+class _Connection(paramiko.ServerInterface):
+    """One client connection: its transport, authentication state, channels and consent.
+
+    The ``check_*`` callbacks run on paramiko's transport thread: they only look things up in memory,
+    note what was asked and write audit lines; anything that waits (consent, commands, stdin) runs in
+    this connection's own threads.
+    """
+
+    def __init__(self, server: AgentServer, sock: socket.socket, address: tuple[Any, ...]) -> None:
+        self.server = server
+        self.config = server.config
+        self.sock = sock
+        self.ip = str(address[0])
+        try:
+            if ipaddress.ip_address(self.ip.split("%", 1)[0]).version == 6:
+                self.peer = f"[{self.ip}]:{address[1]}"
+            else:
+                self.peer = f"{self.ip}:{address[1]}"
+        except ValueError:
+            self.peer = f"{self.ip}:{address[1]}"
+        self.id = secrets.token_hex(4)
+        self.started = time.monotonic()
+        self.keys: KeySet = server.keys.current()
+        self.transport: paramiko.Transport | None = None
+        self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._channels: dict[int, _ChannelState] = {}
+        self._workers: list[threading.Thread] = []
+        self._candidate: AuthorizedKey | None = None
+        self._refused_keys: set[str] = set()
+        self.failures = 0
+        self.key: AuthorizedKey | None = None
+        self.username = ""
+        self.login = ""
+        self.ticket = ""
+        self.ticket_error = ""
+        self._consent_lock = threading.Lock()
+        self.grant: Grant | None = None
+        self.denial: Denial | None = None
+        self._closing = threading.Event()
+
+    # -- audit
+    def audit(self, event: str, **fields: Any) -> None:
+        """One audit record about this connection (who, from where) plus ``fields``."""
+        base: dict[str, Any] = {"session": self.id, "peer": self.peer}
+        if self.key is not None:
+            base.update(fingerprint=self.key.fingerprint, engineer=self.key.engineer, user=self.login or None)
+        base.update(fields)
+        self.server.audit(event, **base)
+
+    # -- authentication (transport thread)
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_none(self, username: str) -> int:
+        return AUTH_FAILED
+
+    def _refuse_auth(self, username: str, method: str, reason: str, fingerprint: str | None = None) -> int:
+        self.failures += 1
+        self.audit("auth", accepted=False, method=method, user=_shown(username.encode("utf-8", "replace"), 64),
+                   fingerprint=fingerprint, reason=reason)
+        return AUTH_FAILED
+
+    def check_auth_password(self, username: str, password: Any) -> int:
+        return self._refuse_auth(username, "password", "password authentication is not accepted: use a key")
+
+    def check_auth_interactive(self, username: str, submethods: str) -> int:
+        return self._refuse_auth(username, "keyboard-interactive",
+                                 "keyboard-interactive authentication is not accepted: use a key")
+
+    def check_auth_interactive_response(self, responses: Any) -> int:
+        return AUTH_FAILED
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        blob = key.asbytes()
+        fp = blob_fingerprint(blob)
+        if getattr(key, "public_blob", None) is not None:
+            return self._refuse_auth(username, "publickey", "OpenSSH certificates are not accepted", fp)
+        found, why = self.keys.check(blob, self.ip)
+        if found is None:
+            if fp in self._refused_keys:  # the same key again (query, then signed attempt): one record
+                self.failures += 1
+                return AUTH_FAILED
+            self._refused_keys.add(fp)
+            return self._refuse_auth(username, "publickey", why, fp)
+        self._candidate = found
+        self.username = username
+        return AUTH_SUCCESSFUL
+
+    def _authenticated(self) -> None:
+        assert self.transport is not None
+        self.key = self._candidate
+        self.username = self.transport.get_username() or self.username
+        try:
+            self.login, self.ticket = protocol.parse_login(self.username)
+        except ProtocolError as exc:
+            self.login, self.ticket_error = self.username.split("+", 1)[0], str(exc)
+        self.audit("auth", accepted=True, method="publickey", ticket=self.ticket or None,
+                   duration_ms=round((time.monotonic() - self.started) * 1000, 1))
+
+    # -- channels and requests (transport thread)
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        if kind != "session":
+            self.audit("request", refused=f"channel {kind}", reason="only session channels are accepted")
+            return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        with self._lock:
+            if len(self._channels) >= self.config.max_channels:
+                self.audit("request", refused="channel session",
+                           reason=f"{self.config.max_channels} channels are already open on this connection")
+                return OPEN_FAILED_RESOURCE_SHORTAGE
+            self._channels[chanid] = _ChannelState(chanid)
+        return OPEN_SUCCEEDED
+
+    def check_channel_direct_tcpip_request(self, chanid: int, origin: tuple[str, int],
+                                           destination: tuple[str, int]) -> int:
+        self.audit("request", refused="direct-tcpip",
+                   reason=f"port forwarding is not allowed (to {destination[0]}:{destination[1]})")
+        return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_port_forward_request(self, address: str, port: int) -> bool:
+        self.audit("request", refused="tcpip-forward",
+                   reason=f"port forwarding is not allowed (from {address}:{port})")
+        return False
+
+    def check_global_request(self, kind: str, msg: paramiko.Message) -> bool:
+        if kind not in _QUIET_GLOBAL:
+            self.audit("request", refused=f"global {_shown(kind.encode('utf-8', 'replace'), 64)}",
+                       reason="global requests are not supported")
+        return False
+
+    def _refuse_request(self, what: str) -> bool:
+        self.audit("request", refused=what, reason=f"{what.split(' ')[0]} is not allowed: only commands run here")
+        return False
+
+    def check_channel_pty_request(self, channel: paramiko.Channel, term: bytes, width: int, height: int,
+                                  pixelwidth: int, pixelheight: int, modes: bytes) -> bool:
+        return self._refuse_request("pty")
+
+    def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
+        return self._refuse_request("shell")
+
+    def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
+        return self._refuse_request(f"subsystem {_shown(name.encode('utf-8', 'replace'), 64)}")
+
+    def check_channel_x11_request(self, channel: paramiko.Channel, single_connection: bool, auth_protocol: str,
+                                  auth_cookie: bytes, screen_number: int) -> bool:
+        return self._refuse_request("x11")
+
+    def check_channel_forward_agent_request(self, channel: paramiko.Channel) -> bool:
+        return self._refuse_request("agent-forwarding")
+
+    def check_channel_window_change_request(self, channel: paramiko.Channel, width: int, height: int,
+                                            pixelwidth: int, pixelheight: int) -> bool:
+        return False
+
+    def check_channel_env_request(self, channel: paramiko.Channel, name: bytes, value: bytes) -> bool:
+        with self._lock:
+            state = self._channels.get(channel.get_id())
+            if state is not None and len(state.env_refused) < 16:
+                state.env_refused.append(_shown(name if isinstance(name, bytes) else str(name).encode(), 64))
+        return False
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        with self._lock:
+            state = self._channels.get(channel.get_id())
+            if state is None or state.command is not None:
+                return False
+            state.command = bytes(command)
+        state.requested.set()
+        return True
+
+    # -- the connection's own thread
+    def run(self) -> None:
+        reason = "closed"
+        try:
+            reason = self._serve()
+        except Exception:  # noqa: BLE001 - one broken connection must never stop the agent
+            log.exception("connection %s from %s failed", self.id, self.peer)
+            reason = "internal error (see the agent's log)"
+        finally:
+            self._close_transport()
+            for worker in list(self._workers):
+                worker.join(timeout=1.0)
+            if self.grant is not None:
+                self._end_grant(reason)
+            self.audit("disconnect", reason=reason, duration_ms=round((time.monotonic() - self.started) * 1000, 1))
+            self.server._release(self)
+
+    def _serve(self) -> str:
+        config = self.config
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport = paramiko.Transport(self.sock, disabled_algorithms=DISABLED_ALGORITHMS)
+        transport.local_version = f"SSH-2.0-DesklineAgent_{__version__}"
+        transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = config.auth_deadline
+        transport.add_server_key(self.server.host_key)
+        self.transport = transport
+        transport.start_server(event=threading.Event(), server=self)
+        deadline = self.started + config.auth_deadline
+        last_active = time.monotonic()
+        while True:
+            if self._closing.is_set():
+                return "the agent is stopping"
+            channel = transport.accept(0.2)
+            now = time.monotonic()
+            if self.key is None and transport.is_authenticated():
+                self._authenticated()
+            if channel is not None:
+                self._start_channel(channel)
+                last_active = now
+                continue
+            if not transport.is_active():
+                exc = transport.get_exception()
+                if self.key is None:
+                    why = f"closed before authentication ({exc})" if exc else "closed before authentication"
+                    return why
+                return "closed by the client"
+            if self.key is None:
+                if self.failures >= config.max_auth_tries:
+                    self.audit("refuse", reason=f"{self.failures} failed authentications: connection closed")
+                    return "too many failed authentications"
+                if now >= deadline:
+                    stage = ("the protocol banner" if not transport.remote_version
+                             else "the key exchange" if not transport.initial_kex_done else "authentication")
+                    why = f"not authenticated within {config.auth_deadline:g} s (stalled in {stage})"
+                    self.audit("refuse", reason=why)
+                    return why
+                continue
+            with self._lock:
+                busy = bool(self._channels)
+            if busy:
+                last_active = now
+            elif now - last_active > config.idle_timeout:
+                return f"idle for {config.idle_timeout:g} s"
+
+    def _close_transport(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Ask the connection to end (the agent is stopping)."""
+        self._closing.set()
+
+    def _start_channel(self, channel: paramiko.Channel) -> None:
+        with self._lock:
+            state = self._channels.get(channel.get_id())
+            if state is None:
+                channel.close()
+                return
+            state.channel = channel  # keep the reference: paramiko closes a channel nobody holds
+        worker = threading.Thread(target=self._run_channel, args=(state,), daemon=True,
+                                  name=f"deskline-agent-{self.id}-{state.chanid}")
+        self._workers = [w for w in self._workers if w.is_alive()]
+        self._workers.append(worker)
+        worker.start()
+
+    def _run_channel(self, state: _ChannelState) -> None:
+        channel = state.channel
+        assert channel is not None
+        try:
+            deadline = time.monotonic() + self.config.request_timeout
+            while not state.requested.wait(0.1):
+                if channel.closed or self._closing.is_set():
+                    return
+                if time.monotonic() >= deadline:
+                    self.audit("request", refused="channel",
+                               reason=f"no command requested within {self.config.request_timeout:g} s")
+                    return
+            self._answer(state, channel)
+        except Exception:  # noqa: BLE001 - a failing channel must not take the connection down
+            log.exception("connection %s: channel %d failed", self.id, state.chanid)
+        finally:
+            channel.close()
+            with self._lock:
+                self._channels.pop(state.chanid, None)
+
+    # -- one command
+    def _answer(self, state: _ChannelState, channel: paramiko.Channel) -> None:
+        raw = state.command or b""
+        shown = _shown(raw)
+        start = time.perf_counter()
+        grant: Grant | None = None
+        try:
+            command = protocol.parse(raw, self.server.known_probes)
+        except ProtocolError as exc:
+            document = refusal(_command_name(shown), exc.exit, str(exc))
+        else:
+            document, grant = self._run(command, channel)
+        data = protocol.encode(document)
+        if len(data) > self.config.max_output_bytes:
+            document = refusal(document.get("command", "unknown"), Exit.NOT_ALLOWED,
+                               f"the answer has {len(data)} bytes, over the agent's output cap of "
+                               f"{self.config.max_output_bytes} bytes: ask for fewer probes")
+            data = protocol.encode(document)
+        exit_code = int(document["exit"])
+        sent, problem = 0, None
+        channel.settimeout(self.config.command_timeout)
+        try:
+            channel.sendall(data)
+            sent = len(data)
+        except (OSError, paramiko.SSHException) as exc:
+            problem = f"answer not delivered: {exc or type(exc).__name__}"
+        duration_ms = round((time.perf_counter() - start) * 1000, 1)
+        error = document.get("error") or {}
+        self.audit("command", command=shown, exit=exit_code, duration_ms=duration_ms, bytes_out=sent,
+                   ticket=self.ticket or None, consent=grant.how if grant else None,
+                   reason=problem or error.get("message"), env_refused=state.env_refused or None)
+        if grant is not None:
+            ran = getattr(self.server.gate, "command_ran", None)
+            if callable(ran):
+                ran(grant, shown, exit_code, duration_ms)
+        if problem is None:
+            try:
+                channel.send_exit_status(exit_code)
+            except (OSError, paramiko.SSHException):
+                log.debug("connection %s: exit status not delivered", self.id)
+
+    def _run(self, command: Command, channel: paramiko.Channel) -> tuple[dict[str, Any], Grant | None]:
+        grant: Grant | None = None
+        if command.name != "ping":
+            if self.server.audit_failed:
+                return refusal(command.name, Exit.INTERNAL, "the agent cannot write its audit log, so it runs "
+                               "nothing but ping"), None
+            if self.ticket_error:
+                return refusal(command.name, Exit.BAD_ARGUMENTS, self.ticket_error), None
+            decision = self._consent(command.name)
+            if isinstance(decision, Denial):
+                return refusal(command.name, Exit.CONSENT_REQUIRED, f"consent required: {decision.reason}"), None
+            grant = decision
+        if command.needs_stdin:
+            try:
+                arguments = protocol.parse_arguments(self._read_stdin(channel))
+            except ProtocolError as exc:
+                return refusal(command.name, exc.exit, str(exc)), grant
+            command = dataclasses.replace(command, arguments=arguments)
+        return self._execute(command), grant
+
+    def _read_stdin(self, channel: paramiko.Channel) -> bytes:
+        """The JSON arguments on stdin: up to EOF, at most MAX_STDIN bytes (more is refused at once)."""
+        data = bytearray()
+        deadline = time.monotonic() + self.config.stdin_timeout
+        while True:
+            if len(data) > protocol.MAX_STDIN:
+                raise ProtocolError(f"arguments on stdin longer than {protocol.MAX_STDIN} bytes")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if data:
+                    raise ProtocolError(f"stdin not closed within {self.config.stdin_timeout:g} s: "
+                                        "end the JSON arguments with EOF")
+                return b""  # nothing sent at all: no arguments (an interactive `ssh host probe cpu`)
+            channel.settimeout(remaining)
+            try:
+                chunk = channel.recv(min(32768, protocol.MAX_STDIN + 1 - len(data)))
+            except TimeoutError:
+                continue
+            if not chunk:
+                return bytes(data)
+            data += chunk
+
+    def _execute(self, command: Command) -> dict[str, Any]:
+        from agent import commands  # the engine: imported (and warmed) by AgentServer.start
+
+        box: dict[str, dict[str, Any]] = {}
+        done = threading.Event()
+        config = self.config
+
+        def work() -> None:
+            try:
+                box["answer"] = commands.execute(command, probe_settings=config.probe_settings,
+                                                 thresholds=config.thresholds, pseudonymize=config.pseudonymize)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, daemon=True, name=f"deskline-agent-{self.id}-{command.name}").start()
+        if not done.wait(config.command_timeout):
+            return refusal(command.name, Exit.TIMEOUT, f"{protocol.render(command)} did not finish within "
+                           f"{config.command_timeout:g} s")
+        return box.get("answer") or refusal(command.name, Exit.INTERNAL, f"{command.name} failed without an answer")
+
+    # -- consent
+    def _consent(self, name: str) -> Grant | Denial:
+        with self._consent_lock:
+            if self.denial is not None:
+                return self.denial
+            grant = self.grant
+            if grant is not None:
+                now = time.time()
+                if now >= grant.expires:
+                    self.audit("consent", decision="expired", how=grant.how)
+                    self._end_grant("expired")
+                elif self.server.gate.revoked(grant):
+                    self.denial = Denial("the user ended this session")
+                    self.audit("consent", decision="revoked", how=grant.how, reason=self.denial.reason)
+                    self._end_grant("revoked")
+                    return self.denial
+                elif grant.allows(name, now):
+                    return grant
+                else:
+                    return Denial(f"the consent given does not cover {name!r}")
+            assert self.key is not None
+            request = ConsentRequest(engineer=self.key.engineer, fingerprint=self.key.fingerprint, peer=self.peer,
+                                     commands=CONSENT_COMMANDS, ticket=self.ticket,
+                                     duration_seconds=self.config.consent_duration)
+            decision = self._ask(request)
+            if isinstance(decision, Grant):
+                self.grant = decision
+                self.audit("consent", decision="granted", how=decision.how, ticket=self.ticket or None,
+                           expires=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(decision.expires)))
+                if not decision.allows(name):
+                    return Denial(f"the consent given does not cover {name!r}")
+                return decision
+            self.denial = decision
+            self.audit("consent", decision="denied", ticket=self.ticket or None, reason=decision.reason)
+            return decision
+
+    def _ask(self, request: ConsentRequest) -> Grant | Denial:
+        timeout = self.config.consent_timeout
+        box: dict[str, Grant | Denial] = {}
+
+        def ask() -> None:
+            try:
+                box["decision"] = self.server.gate.ask(request, timeout)
+            except Exception as exc:  # noqa: BLE001 - a broken gate is a no, never a crash
+                log.warning("consent gate failed for %s (%s): %s", request.engineer, request.fingerprint, exc)
+                box["decision"] = Denial(f"consent could not be asked ({type(exc).__name__}: {exc})")
+
+        asker = threading.Thread(target=ask, daemon=True, name=f"deskline-consent-{self.id}")
+        asker.start()
+        asker.join(timeout + 1.0)
+        decision = box.get("decision")
+        if not isinstance(decision, Grant | Denial):
+            return Denial(f"no answer within {timeout:g} s")
+        return decision
+
+    def _end_grant(self, reason: str) -> None:
+        grant, self.grant = self.grant, None
+        ended = getattr(self.server.gate, "ended", None)
+        if grant is not None and callable(ended):
+            try:
+                ended(grant, reason)
+            except Exception as exc:  # noqa: BLE001 - telling the app is best effort; the grant is over here
+                log.warning("connection %s: could not tell the consent gate the session ended: %s", self.id, exc)
+
+
+class AgentServer:
+    """The listening agent: one thread accepting, one per connection, one per channel.
+
+    ``start()`` binds and returns the address (port 0 picks a free one); ``stop()`` closes every
+    connection and waits for their threads.
+    """
+
+    def __init__(self, config: ServerConfig, host_key: paramiko.PKey, keys: AuthorizedKeysFile, audit: AuditLog,
+                 gate: ConsentGate | None = None) -> None:
+        check_paramiko()
+        self.config = config
+        self.host_key = host_key
+        self.keys = keys
+        self.audit_log = audit
+        self.gate: ConsentGate = gate if gate is not None else DenyAll()
+        self.known_probes: tuple[str, ...] = ()
+        self.audit_failed = False
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._connections: set[_Connection] = set()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self._listener is None:
+            raise AgentServerError("the agent is not listening")
+        host, port = self._listener.getsockname()[:2]
+        return str(host), int(port)
+
+    def audit(self, event: str, **fields: Any) -> None:
+        try:
+            self.audit_log.write(event, **fields)
+        except AuditError as exc:
+            if not self.audit_failed:
+                log.error("%s; commands other than ping are refused until it can be written", exc)
+            self.audit_failed = True
+        else:
+            self.audit_failed = False
+
+    def start(self) -> tuple[str, int]:
+        """Load the probe table, bind, and start accepting; returns (host, port)."""
+        from agent import commands  # noqa: F401 - imported now, not during the first engineer's command
+        from desktop.diagnostics import registry
+
+        disabled = set(self.config.disabled_probes)
+        self.known_probes = tuple(p.name for p in registry.probes() if p.name not in disabled)
+        host, port = self.config.host, self.config.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            listener = socket.create_server((host, port), family=family, backlog=64)
+        except OSError as exc:
+            raise AgentServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        listener.settimeout(0.25)
+        self._listener = listener
+        self.keys.current()
+        self._thread = threading.Thread(target=self._accept_loop, name="deskline-agent-accept", daemon=True)
+        self._thread.start()
+        bound = self.address
+        log.info("agent listening on %s:%d", *bound)
+        self.audit("start", listen=f"{bound[0]}:{bound[1]}", version=__version__)
+        return bound
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        while not self._stop.is_set():
+            try:
+                sock, address = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if self._stop.is_set():
+                    return
+                log.warning("accepting a connection failed: %s", exc)
+                time.sleep(0.05)  # EMFILE and friends: do not spin
+                continue
+            self._admit(sock, address)
+
+    def _admit(self, sock: socket.socket, address: tuple[Any, ...]) -> None:
+        with self._lock:
+            count = len(self._connections)
+            if count < self.config.max_sessions:
+                connection = _Connection(self, sock, address)
+                self._connections.add(connection)
+            else:
+                connection = None
+        if connection is None:
+            peer = f"{address[0]}:{address[1]}"
+            self.audit("refuse", peer=peer, reason=f"{count} sessions already open (max_sessions)")
+            try:
+                sock.close()
+            except OSError:
+                pass
+            return
+        connection.audit("connect")
+        thread = threading.Thread(target=connection.run, name=f"deskline-agent-{connection.id}", daemon=True)
+        connection.thread = thread
+        thread.start()
+
+    def _release(self, connection: _Connection) -> None:
+        with self._lock:
+            self._connections.discard(connection)
+
+    @property
+    def sessions(self) -> int:
+        """Connections open now (including those still in their handshake)."""
+        with self._lock:
+            return len(self._connections)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, end every connection, wait up to ``timeout`` seconds for their threads."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._listener is not None:
+            self._listener.close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            connection.close()
+        end = time.monotonic() + timeout
+        for connection in connections:
+            if connection.thread is not None:
+                connection.thread.join(max(0.0, end - time.monotonic()))
+        self.audit("stop")
+
+
+# -- the command line's entry points (agent.cli only parses arguments and calls these)
+
+def _say(text: str, *, out: bool = False) -> None:
+    """One line for the person at the console: stderr, or stdout for the command's result."""
+    stream = sys.stdout if out else sys.stderr
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _setting_path(value: str | None, setting: str, default: Path) -> Path:
+    return Path(value) if value else Path(setting) if setting else default
+
+
+def run_fingerprint(*, host_key: str | None = None, config: str | None = None, public: bool = False) -> int:
+    """``deskline-agent fingerprint``: print the host key's fingerprint (making the key if there is none)."""
+    from agent import hostkey
+    from desktop import config as desktop_config
+
+    try:
+        settings = desktop_config.load(config)
+        path = _setting_path(host_key, settings["agent.host_key"], default_paths()["host_key"])
+        key, created = hostkey.load_or_create(path)
+    except DesklineError as exc:
+        _say(f"deskline-agent: {exc}")
+        return 2
+    if created:
+        _say(f"deskline-agent: made a new host key in {path}")
+    _say(hostkey.public_line(key) if public else hostkey.fingerprint(key), out=True)
+    return 0
+
+
+def run_serve(*, listen: str | None = None, authorized_keys: str | None = None, host_key: str | None = None,
+              audit_log: str | None = None, config: str | None = None, unattended: Sequence[str] = (),
+              gate_factory: Callable[[], ConsentGate] | None = None, ready: Callable[[AgentServer], None] | None = None,
+              stop: threading.Event | None = None) -> int:
+    """``deskline-agent serve``: run until SIGINT or SIGTERM (or ``stop``), then close every connection.
+
+    Prints ``host key SHA256:...`` and ``listening on HOST:PORT`` to stderr once started. The consent
+    gate is ``gate_factory()`` (default: no one to ask, so only IT's ``unattended`` keys run commands
+    beyond ``ping``), wrapped in the unattended policy of ``agent.unattended`` plus ``unattended``.
+    """
+    from agent import hostkey
+    from desktop import config as desktop_config
+
+    try:
+        check_paramiko()
+        settings = desktop_config.load(config)
+        server_config = config_from_settings(settings, listen)
+        paths = default_paths()
+        key_path = _setting_path(host_key, settings["agent.host_key"], paths["host_key"])
+        keys_path = _setting_path(authorized_keys, settings["agent.authorized_keys"], paths["authorized_keys"])
+        log_path = _setting_path(audit_log, settings["agent.audit_log"], paths["audit_log"])
+        key, created = hostkey.load_or_create(key_path)
+        audit = AuditLog(log_path, max_bytes=settings["agent.audit_max_bytes"], keep=settings["agent.audit_keep"])
+    except DesklineError as exc:
+        _say(f"deskline-agent: {exc}")
+        return 2
+    fallback = gate_factory() if gate_factory is not None else DenyAll()
+    fingerprints = [*settings["agent.unattended"], *unattended]
+    gate: ConsentGate = UnattendedPolicy(fingerprints, fallback) if fingerprints else fallback
+    keys = AuthorizedKeysFile(keys_path)
+    server = AgentServer(server_config, key, keys, audit, gate)
+    finished = stop if stop is not None else threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: finished.set())
+    try:
+        try:
+            host, port = server.start()
+        except AgentServerError as exc:
+            _say(f"deskline-agent: {exc}")
+            return 2
+        made = " (new)" if created else ""
+        _say(f"deskline-agent: host key {hostkey.fingerprint(key)}{made} in {key_path}")
+        _say(f"deskline-agent: {len(keys.current())} engineer key(s) from {keys_path}; audit log {log_path}")
+        shown_host = f"[{host}]" if ":" in host else host
+        _say(f"deskline-agent: listening on {shown_host}:{port}")
+        if ready is not None:
+            ready(server)
+        while not finished.wait(0.5):
+            pass
+        _say("deskline-agent: stopping")
+        server.stop()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        close = getattr(gate, "close", None) or getattr(fallback, "close", None)
+        if callable(close):
+            close()
+        audit.close()
+    return 0
