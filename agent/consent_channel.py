@@ -586,7 +586,10 @@ class DesktopGate:
                 "commands": list(request.commands), "duration_seconds": int(request.duration_seconds),
                 "timeout_seconds": max(1, math.ceil(timeout)),
             })
-            sock.sendall(message)
+            try:
+                sock.sendall(message)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the app refused before reading (too busy, not allowed): its reason may be waiting below
             raw = reader.read(deadline)
             reply = None if raw is None else validate(raw, FROM_APP)
         except TimeoutError:

@@ -348,10 +348,13 @@ class ConsentService:
             return False
         grant, conn = entry
         conn.revoke_reason = reason
+        self._record({"event": "consent.revoke", "grant": grant_id, "engineer": grant.ask.engineer,
+                      "reason": reason})
         sent = conn.send({"type": "consent.revoke", "grant": grant_id, "reason": reason[:500]})
         acknowledged = sent and conn.revoke_acknowledged.wait(timeout)
-        self._record({"event": "consent.revoke", "grant": grant_id, "engineer": grant.ask.engineer,
-                      "reason": reason, "acknowledged": acknowledged})
+        if not acknowledged:
+            log.info("consent grant %s: the agent did not acknowledge the revocation; closing its connection",
+                     grant_id)
         conn.shutdown()
         return acknowledged
 
