@@ -35,15 +35,89 @@ def main(argv: Sequence[str] | None = None) -> int:
     f.add_argument("--host-key", metavar="FILE", help="the agent's host key")
     f.add_argument("--config", metavar="FILE", help="Deskline settings file")
     f.add_argument("--public", action="store_true", help="print the public key line instead")
+    r = sub.add_parser("run", help="run a command on hosts over SSH (agent, dispatch or payload mode) and show it",
+                       description="Exit codes: 0 every host answered ok, 1 some did not, 2 bad input.")
+    r.add_argument("targets", nargs="*", metavar="TARGET", help="[user@]host[:port]")
+    r.add_argument("--targets", dest="targets_files", action="append", default=[], metavar="FILE",
+                   help="a file of targets, one per line (# comments); repeatable")
+    r.add_argument("--inventory", action="append", default=[], metavar="FILE",
+                   help="an Ansible inventory (INI or YAML); repeatable")
+    r.add_argument("--limit", metavar="PATTERN", help="inventory groups or hosts: web,db or prod:!web")
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("--probe", nargs="+", action="extend", metavar="NAME", help="run these probes")
+    what.add_argument("--report", action="store_true", help="the full report")
+    what.add_argument("--check", action="store_true", help="the findings only")
+    what.add_argument("--ping", action="store_true", help="is the agent there")
+    what.add_argument("--logs", metavar="SOURCE", choices=("auto", "journal", "syslog"), help="recent log entries")
+    r.add_argument("--since", metavar="DURATION", help="with --logs: 30m, 6h, 2d")
+    r.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="a probe setting; repeatable")
+    r.add_argument("--mode", choices=("agent", "dispatch", "payload"), default="agent",
+                   help="agent: deskline-agent serve; dispatch: OpenSSH with the forced-command dispatcher; "
+                        "payload: OpenSSH and a shell, the engine sent to python3 -I -")
+    r.add_argument("--python", default="/usr/bin/python3", metavar="PATH", help="payload mode: the host's Python")
+    r.add_argument("--parallel", type=int, default=10, metavar="N", help="hosts at once (default 10)")
+    r.add_argument("-u", "--user", help="SSH user when the target names none (default: yours)")
+    r.add_argument("-i", "--identity", action="append", default=[], metavar="KEY", help="private key; repeatable")
+    r.add_argument("--known-hosts", action="append", default=[], metavar="FILE",
+                   help="known_hosts file besides ~/.ssh/known_hosts; repeatable")
+    r.add_argument("--ticket", help="agent mode: the ticket the user's consent request names")
+    r.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    r.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per command (default 120)")
+    r.add_argument("--format", choices=("table", "jsonl", "html"), default="table")
+    r.add_argument("-o", "--output", metavar="FILE", help="write there instead of stdout")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    t = sub.add_parser("trust", help="add a host's SSH key to known_hosts after checking its fingerprint")
+    t.add_argument("target", metavar="HOST[:PORT]")
+    t.add_argument("--fingerprint", metavar="SHA256:...", help="the fingerprint the host's owner gave you")
+    t.add_argument("--known-hosts", metavar="FILE", help="default: ~/.ssh/known_hosts")
+    t.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    d = sub.add_parser("diff", help="what changed between two reports (JSON, answers or bundles)",
+                       description="Exit codes: 0 no changes, 1 changes, 2 bad input.")
+    d.add_argument("first", metavar="A")
+    d.add_argument("second", metavar="B")
+    d.add_argument("--format", choices=("text", "json"), default="text")
+    d.add_argument("--tolerance", type=float, default=5.0, metavar="PERCENT",
+                   help="numbers moving less than this (percentage points for percentages) do not count")
+    d.add_argument("--all", action="store_true", help="also compare fields that change on every run; list all")
+    sub.add_parser("dispatch", help="forced command for OpenSSH's authorized_keys: runs SSH_ORIGINAL_COMMAND")
     args = parser.parse_args(argv)
+
+    if args.command == "dispatch":
+        from agent.dispatch import dispatch_main
+
+        return dispatch_main()
+    if args.command == "diff":
+        from agent.diff import run_diff
+
+        return run_diff(args.first, args.second, args.format, args.tolerance, args.all)
+    if args.command in ("run", "trust"):
+        from agent import console
+
+        if args.command == "trust":
+            return console.run_trust(args.target, args.fingerprint, args.known_hosts, args.connect_timeout)
+        try:
+            request = console.request_from(args.probe, args.report, args.check, args.ping, args.logs, args.since,
+                                           args.arg)
+        except DesklineError as exc:
+            print(f"deskline-agent run: {exc}", file=sys.stderr)
+            return 2
+        return console.run_command(
+            targets=args.targets, targets_files=args.targets_files, inventories=args.inventory, limit=args.limit,
+            request=request, mode=args.mode, python=args.python, parallel=args.parallel, user=args.user,
+            identities=args.identity, known_hosts=args.known_hosts, ticket=args.ticket,
+            connect_timeout=args.connect_timeout, timeout=args.timeout, fmt=args.format, output=args.output,
+            progress=not args.no_progress)
 
     if args.command in ("serve", "fingerprint"):
         from agent import server
 
         if args.command == "fingerprint":
             return server.run_fingerprint(host_key=args.host_key, config=args.config, public=args.public)
+        from agent.consent_channel import default_gate
+
         return server.run_serve(listen=args.listen, authorized_keys=args.authorized_keys, host_key=args.host_key,
-                                audit_log=args.audit_log, config=args.config, unattended=args.unattended)
+                                audit_log=args.audit_log, config=args.config, unattended=args.unattended,
+                                gate_factory=default_gate)
 
     from desktop.diagnostics import registry, report
 
