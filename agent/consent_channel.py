@@ -99,7 +99,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.consent import ConsentRequest, Denial, Grant
+from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant
 from desktop.errors import DesklineError
 
 log = logging.getLogger("deskline.agent")
@@ -710,6 +710,19 @@ class DesktopGate:
                 if self._sessions.get(grant) is session:
                     del self._sessions[grant]  # an unknown grant counts as revoked
             session.close()
+
+
+def default_gate() -> ConsentGate:
+    """The gate of ``deskline-agent serve`` for keys no unattended policy covers: ask the user's app.
+
+    ``DESKLINE_CONSENT_SOCKET`` in the agent's environment names the app's socket explicitly (its
+    owner is then the user asked); otherwise :func:`locate_app_socket` finds the signed-in user at each
+    request. On Windows, where the named pipe is not implemented yet, every request is refused.
+    """
+    if sys.platform == "win32":
+        return DenyAll("asking the desktop app for consent is not available on Windows yet; "
+                       "IT's unattended policy may allow listed keys")
+    return DesktopGate(os.environ.get("DESKLINE_CONSENT_SOCKET") or None)
 
 
 def is_connection_refused(exc: OSError) -> bool:
