@@ -90,3 +90,20 @@ class UnattendedPolicy:
         if grant.how == "policy:unattended":
             return False
         return self.fallback.revoked(grant)
+
+    # The fallback's grants stay the fallback's: the session notices the server sends (the desktop app's
+    # ledger and banner) go to it, or they would be lost whenever IT lists any unattended key.
+    def command_ran(self, grant: Grant, command: str, exit_code: int, duration_ms: float) -> None:
+        forward = getattr(self.fallback, "command_ran", None)
+        if grant.how != "policy:unattended" and callable(forward):
+            forward(grant, command, exit_code, duration_ms)
+
+    def ended(self, grant: Grant, reason: str = "") -> None:
+        forward = getattr(self.fallback, "ended", None)
+        if grant.how != "policy:unattended" and callable(forward):
+            forward(grant, reason)
+
+    def close(self) -> None:
+        forward = getattr(self.fallback, "close", None)
+        if callable(forward):
+            forward()

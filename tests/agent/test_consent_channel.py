@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.consent import ConsentRequest, Denial, Grant
+from agent.consent import ConsentRequest, Denial, Grant, UnattendedPolicy
 from agent.consent_channel import (
     MAX_LINE,
     ConsentUnavailable,
@@ -97,6 +97,18 @@ def test_allow_gives_a_grant_with_the_users_duration_and_the_ledger_sees_the_ses
     assert gate.revoked(grant)  # an ended grant runs nothing more
     kinds = [e["event"] for e in service.ledger.read()]
     assert kinds == ["session.ended", "session.command", "session.started", "consent.decision", "consent.request"]
+
+
+def test_behind_an_unattended_policy_the_app_still_hears_of_its_sessions(app: Any) -> None:
+    service = app(lambda ask: Decision(True))
+    gate = UnattendedPolicy(["SHA256:" + "Z" * 43], DesktopGate(service.socket_path))
+    grant = gate.ask(REQUEST, timeout=5)
+    assert isinstance(grant, Grant) and grant.how == "user"
+    gate.command_ran(grant, "report", 0, 300.0)
+    gate.ended(grant, "done")
+    wait_until(lambda: events(service, "session.ended"))
+    assert events(service, "session.command")[0]["command"] == "report"
+    assert events(service, "session.ended")[0]["reason"] == "done"
 
 
 def test_deny_is_a_denial_with_the_users_reason(app: Any) -> None:
