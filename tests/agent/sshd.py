@@ -8,6 +8,11 @@ private mount namespace with its own tmpfs on /run, so the host's /run is never 
     unshare -m sh -c 'mount -t tmpfs tmpfs /run && mkdir /run/sshd && exec /usr/sbin/sshd "$@"' \
         sshd -D -e -f CONFIG
 
+In the same namespace, the account's ``~/.bashrc`` (root's, as tests run as root; bash reads it for
+every command sshd runs) is covered by an empty file, so the machine's own (one that runs pyenv, say)
+never slows down or corrupts what the tests run. A test that wants a chatty shell on purpose sets
+``extra_config=["SetEnv BASH_ENV=/path/to/noise.sh"]``.
+
 Use the ``sshd_factory`` fixture (re-exported by ``tests/agent/conftest.py``)::
 
     def test_something(sshd_factory, tmp_path):
@@ -24,6 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -40,7 +46,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 SSHD = "/usr/sbin/sshd"
 #: How long sshd may take to answer on its port after start (seconds).
 START_DEADLINE = 10.0
-_WRAPPER = 'mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && exec "$0" "$@"'
+# $0 is sshd, $1 the test's empty .bashrc, $2 the account's real one; the rest are sshd's arguments.
+_WRAPPER = ('mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd '
+            '&& { [ ! -f "$2" ] || mount --bind "$1" "$2"; } && shift 2 && exec "$0" "$@"')
 
 
 def skip_reason() -> str | None:
@@ -88,6 +96,10 @@ def make_key(path: Path, comment: str = "deskline-test") -> KeyPair:
     return KeyPair(path, line)
 
 
+def _real_home() -> str:
+    return pwd.getpwuid(os.geteuid()).pw_dir
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -120,6 +132,9 @@ class Sshd:
         self.config = folder / "sshd_config"
         self.log = folder / "sshd.log"
         self.extra_config = list(extra_config)
+        #: An empty file that sessions see as the account's ~/.bashrc.
+        self.bashrc = folder / "bashrc"
+        self.bashrc.write_text("")
         self._process: subprocess.Popen[bytes] | None = None
 
     # ------------------------------------------------------------------ what clients need to know
@@ -191,7 +206,8 @@ class Sshd:
             self._write_config()
             with self.log.open("ab") as log:
                 self._process = subprocess.Popen(
-                    ["unshare", "-m", "sh", "-c", _WRAPPER, SSHD, "-D", "-e", "-f", str(self.config)],
+                    ["unshare", "-m", "sh", "-c", _WRAPPER, SSHD, str(self.bashrc), _real_home() + "/.bashrc",
+                     "-D", "-e", "-f", str(self.config)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                 )
             deadline = time.monotonic() + START_DEADLINE
