@@ -31,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--config", metavar="FILE", help="Deskline settings file")
     s.add_argument("--unattended", metavar="FINGERPRINT", action="append", default=[],
                    help="a key fingerprint (SHA256:...) that may run commands without asking; repeatable")
+    s.add_argument("--via", metavar="USER@BASTION[:PORT]", help="also keep a link to this OpenSSH bastion and be "
+                   "reachable through it (ssh -J); reconnects with backoff")
+    s.add_argument("--via-port", type=int, default=2222, metavar="PORT",
+                   help="the port on the bastion's loopback engineers jump to (default: 2222)")
+    s.add_argument("--via-key", metavar="FILE", help="key to log in to the bastion (default: the agent's host key)")
+    s.add_argument("--via-known-hosts", metavar="FILE", help="the bastion's host key (default: ~/.ssh/known_hosts)")
     f = sub.add_parser("fingerprint", help="print the agent's host key fingerprint (making the key if needed)")
     f.add_argument("--host-key", metavar="FILE", help="the agent's host key")
     f.add_argument("--config", metavar="FILE", help="Deskline settings file")
@@ -115,9 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return server.run_fingerprint(host_key=args.host_key, config=args.config, public=args.public)
         from agent.consent_channel import default_gate
 
-        return server.run_serve(listen=args.listen, authorized_keys=args.authorized_keys, host_key=args.host_key,
-                                audit_log=args.audit_log, config=args.config, unattended=args.unattended,
-                                gate_factory=default_gate)
+        serve = {"listen": args.listen, "authorized_keys": args.authorized_keys, "host_key": args.host_key,
+                 "audit_log": args.audit_log, "config": args.config, "unattended": args.unattended,
+                 "gate_factory": default_gate}
+        if args.via:
+            from agent.bastion import run_serve_via
+
+            return run_serve_via(args.via, remote_port=args.via_port, key_file=args.via_key,
+                                 known_hosts=args.via_known_hosts, **serve)
+        return server.run_serve(**serve)
 
     from desktop.diagnostics import registry, report
 
