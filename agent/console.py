@@ -224,6 +224,9 @@ class Connection:
         return f"{login}+{self.options.ticket}" if self.options.ticket else login
 
     def _where(self) -> str:
+        """The host as messages name it: its name, and where we connect when the name does not say."""
+        if self.target.host in self.target.name:
+            return self.target.name
         return f"{self.target.name} ({self.user}@{self.target.address})"
 
     def __enter__(self) -> Connection:
@@ -271,7 +274,9 @@ class Connection:
         try:
             client.connect(
                 hostname=self.target.host, port=self.target.port, username=self.user, sock=sock,
-                timeout=t.banner, banner_timeout=t.banner, auth_timeout=t.auth, channel_timeout=t.channel,
+                # paramiko waits ``timeout`` for the key exchange and then carries on silently; the banner
+                # deadline inside it must fire first to be reported as what it is.
+                timeout=t.banner * 2, banner_timeout=t.banner, auth_timeout=t.auth, channel_timeout=t.channel,
                 key_filename=key_files or None,  # type: ignore[arg-type]  # paramiko takes a list as well
                 look_for_keys=self.options.look_for_keys,
                 allow_agent=self.options.allow_agent, disabled_algorithms=WEAK_ALGORITHMS,
@@ -301,6 +306,8 @@ class Connection:
             if "No authentication methods available" in text or "not a valid" in text.lower():
                 raise AuthFailed(f"{self._where()}: no usable key: {text} (give one with -i KEY or load it "
                                  f"into ssh-agent)") from None
+            if "No existing session" in text:  # the key exchange never finished
+                raise Timeout(f"{self._where()}: no SSH handshake within {t.banner * 2:g} s") from None
             if "timeout" in text.lower() or "timed out" in text.lower():
                 raise Timeout(f"{self._where()}: {text}") from None
             raise ConsoleError(f"{self._where()}: SSH failed: {text}") from None
@@ -412,6 +419,12 @@ def _stderr_tail(stderr: bytes, limit: int = 300) -> str:
 def read_answer(where: str, what: str, result: ExecResult, stdout: bytes | None = None) -> dict[str, Any]:
     """The answer document in ``stdout``; Refused when there is none, BadAnswer when it is not one."""
     data = result.stdout if stdout is None else stdout
+    lines = data.rstrip(b"\n").rsplit(b"\n", 1)
+    if len(lines) == 2 and lines[1].startswith(b"{"):
+        # The answer is one line; anything before it was printed by the account's shell (a chatty
+        # ~/.bashrc runs even for forced commands) and is not ours.
+        log.info("%s: %d bytes before the answer ignored", where, len(lines[0]))
+        data = lines[1]
     if not data.strip():
         detail = _stderr_tail(result.stderr) or "nothing on stderr"
         code = "no exit status" if result.exit_status < 0 else f"exit {result.exit_status}"

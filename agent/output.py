@@ -98,8 +98,8 @@ def key_figures(result: HostResult, units: Mapping[str, Mapping[str, str]] | Non
     doc = result.document
     if not result.ok or doc is None:
         error = result.error or ""
-        prefix = f"{result.target.name}: "
-        error = error[len(prefix):] if error.startswith(prefix) else error
+        if error.startswith(result.target.name) and ": " in error:
+            error = error.split(": ", 1)[1]  # the table's first column names the host already
         return error
     res = doc.get("result")
     command = doc.get("command")

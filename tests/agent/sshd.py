@@ -10,8 +10,9 @@ private mount namespace with its own tmpfs on /run, so the host's /run is never 
 
 In the same namespace, the account's ``~/.bashrc`` (root's, as tests run as root; bash reads it for
 every command sshd runs) is covered by an empty file, so the machine's own (one that runs pyenv, say)
-never slows down or corrupts what the tests run. A test that wants a chatty shell on purpose sets
-``extra_config=["SetEnv BASH_ENV=/path/to/noise.sh"]``.
+never slows down or corrupts what the tests run. A test that wants a chatty shell on purpose writes
+into :attr:`Sshd.bashrc` (bash reads ~/.bashrc, not ``BASH_ENV``, for commands sshd runs); that
+works where the account has a ~/.bashrc to cover (:attr:`Sshd.bashrc_covered`).
 
 Use the ``sshd_factory`` fixture (re-exported by ``tests/agent/conftest.py``)::
 
@@ -166,6 +167,11 @@ class Sshd:
     def set_authorized_keys(self, lines: Sequence[str]) -> None:
         """Replace the keys (with their options) that may log in; sshd reads the file at each login."""
         self.authorized_keys.write_text("".join(line + "\n" for line in lines))
+
+    @property
+    def bashrc_covered(self) -> bool:
+        """Whether sessions read :attr:`bashrc` as ~/.bashrc (the account has one to cover)."""
+        return Path(_real_home(), ".bashrc").is_file()
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
