@@ -121,7 +121,7 @@ def read_bounded(stream: IO[bytes], limit: int = MAX_STDIN, timeout: float = STD
         ready, _, _ = select.select([fd], [], [], remaining)
         if not ready:
             continue
-        chunk = os.read(fd, 65536)
+        chunk = os.read(fd, min(65536, limit + 1 - len(data)))
         if not chunk:
             break
         data += chunk
@@ -153,13 +153,21 @@ def _disarm_timeout() -> None:
         signal.alarm(0)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Warnings and errors to stderr (added once)."""
+
+
 def _quiet_logging() -> None:
     """Warnings (a disabled probe, say) to stderr, never stdout: stdout carries only the answer."""
-    handler = logging.StreamHandler(sys.stderr)
+    logger = logging.getLogger("deskline")
+    if any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        return
+    handler = _StderrHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("deskline-agent: %(name)s: %(message)s"))
-    root = logging.getLogger("deskline")
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)  # a process of its own: nothing below warnings is wanted
 
 
 def dispatch_main(
