@@ -248,7 +248,8 @@ class _Comparer:
 
 
 def version_order(a: str, b: str) -> int:
-    """-1, 0 or 1: a rough Debian-style version comparison (epoch, then digit and non-digit runs; ``~`` first)."""
+    """-1, 0 or 1 as ``a`` is older, the same or newer than ``b``: a rough Debian-style comparison (epoch,
+    then digit and non-digit runs; ``~`` sorts before everything, even the end: 1.0~rc1 < 1.0)."""
 
     def parts(v: str) -> tuple[int, list[tuple[int, Any]]]:
         epoch, colon, rest = v.partition(":")
@@ -256,8 +257,8 @@ def version_order(a: str, b: str) -> int:
             epoch, rest = "0", v
         tokens: list[tuple[int, Any]] = []
         for tok in re.findall(r"\d+|~|[^\d~]+", rest):
-            tokens.append((2, int(tok)) if tok.isdigit() else (0, tok) if tok == "~" else (1, tok))
-        return int(epoch), tokens
+            tokens.append((3, int(tok)) if tok.isdigit() else (0, tok) if tok == "~" else (2, tok))
+        return int(epoch), [*tokens, (1, "")]
 
     pa, pb = parts(a), parts(b)
     if pa == pb:
@@ -335,8 +336,8 @@ def _packages(c: _Comparer, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
                   f"added: {name} {p.get('version', '')}".rstrip())
         elif old.get("version") != p.get("version"):
             order = version_order(str(old.get("version", "")), str(p.get("version", "")))
-            kind = {1: "package_upgraded", -1: "package_downgraded"}.get(order, "package_changed")
-            verb = {1: "upgraded", -1: "DOWNGRADED"}.get(order, "changed")
+            kind = {-1: "package_upgraded", 1: "package_downgraded"}.get(order, "package_changed")
+            verb = {-1: "upgraded", 1: "DOWNGRADED"}.get(order, "changed")
             c.add(kind, "software", f"software.packages[{name}]", old.get("version"), p.get("version"),
                   f"{verb}: {name} {old.get('version')} → {p.get('version')}")
     for name, p in before.items():
