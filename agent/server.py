@@ -82,6 +82,8 @@ DISABLED_ALGORITHMS: dict[str, list[str]] = {
 MIN_PARAMIKO = (3, 4)
 #: What a consent request asks for: every command but ``ping``, which needs none.
 CONSENT_COMMANDS = tuple(c for c in protocol.COMMANDS if c != "ping")
+#: What paramiko raises when the client or the transport is gone while we write to a channel.
+_GONE = (OSError, EOFError, paramiko.SSHException)
 #: Global requests that are harmless and not worth an audit record.
 _QUIET_GLOBAL = frozenset({"keepalive@openssh.com", "no-more-sessions@openssh.com"})
 
@@ -144,8 +146,9 @@ class ServerConfig:
     idle_timeout: float = 600.0
     request_timeout: float = 10.0
     stdin_timeout: float = 2.0
-    probe_settings: Mapping[str, Any] = field(default_factory=dict)
-    thresholds: Mapping[str, Any] = field(default_factory=dict)
+    #: None: the probes' and findings' own defaults (as ``deskline collect`` without a settings file).
+    probe_settings: Mapping[str, Any] | None = None
+    thresholds: Mapping[str, Any] | None = None
     pseudonymize: bool = False
     disabled_probes: tuple[str, ...] = ()
 
@@ -294,7 +297,9 @@ class _Connection(paramiko.ServerInterface):
             self.audit("request", refused=f"channel {kind}", reason="only session channels are accepted")
             return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
         with self._lock:
-            if len(self._channels) >= self.config.max_channels:
+            # a channel the client has closed no longer counts, even before its worker has noticed
+            open_now = sum(1 for s in self._channels.values() if s.channel is None or not s.channel.closed)
+            if open_now >= self.config.max_channels:
                 self.audit("request", refused="channel session",
                            reason=f"{self.config.max_channels} channels are already open on this connection")
                 return OPEN_FAILED_RESOURCE_SHORTAGE
@@ -318,26 +323,36 @@ class _Connection(paramiko.ServerInterface):
                        reason="global requests are not supported")
         return False
 
-    def _refuse_request(self, what: str) -> bool:
+    def _bind(self, channel: paramiko.Channel) -> _ChannelState | None:
+        """The state of ``channel``, holding the channel object from its first request on (callers hold
+        ``_lock``): the channel cap can then see a channel the client closed before it was accepted."""
+        state = self._channels.get(channel.get_id())
+        if state is not None and state.channel is None:
+            state.channel = channel
+        return state
+
+    def _refuse_request(self, channel: paramiko.Channel, what: str) -> bool:
+        with self._lock:
+            self._bind(channel)
         self.audit("request", refused=what, reason=f"{what.split(' ')[0]} is not allowed: only commands run here")
         return False
 
     def check_channel_pty_request(self, channel: paramiko.Channel, term: bytes, width: int, height: int,
                                   pixelwidth: int, pixelheight: int, modes: bytes) -> bool:
-        return self._refuse_request("pty")
+        return self._refuse_request(channel, "pty")
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
-        return self._refuse_request("shell")
+        return self._refuse_request(channel, "shell")
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
-        return self._refuse_request(f"subsystem {_shown(name.encode('utf-8', 'replace'), 64)}")
+        return self._refuse_request(channel, f"subsystem {_shown(name.encode('utf-8', 'replace'), 64)}")
 
     def check_channel_x11_request(self, channel: paramiko.Channel, single_connection: bool, auth_protocol: str,
                                   auth_cookie: bytes, screen_number: int) -> bool:
-        return self._refuse_request("x11")
+        return self._refuse_request(channel, "x11")
 
     def check_channel_forward_agent_request(self, channel: paramiko.Channel) -> bool:
-        return self._refuse_request("agent-forwarding")
+        return self._refuse_request(channel, "agent-forwarding")
 
     def check_channel_window_change_request(self, channel: paramiko.Channel, width: int, height: int,
                                             pixelwidth: int, pixelheight: int) -> bool:
@@ -345,14 +360,14 @@ class _Connection(paramiko.ServerInterface):
 
     def check_channel_env_request(self, channel: paramiko.Channel, name: bytes, value: bytes) -> bool:
         with self._lock:
-            state = self._channels.get(channel.get_id())
+            state = self._bind(channel)
             if state is not None and len(state.env_refused) < 16:
                 state.env_refused.append(_shown(name if isinstance(name, bytes) else str(name).encode(), 64))
         return False
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         with self._lock:
-            state = self._channels.get(channel.get_id())
+            state = self._bind(channel)
             if state is None or state.command is not None:
                 return False
             state.command = bytes(command)
@@ -381,7 +396,9 @@ class _Connection(paramiko.ServerInterface):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(self.sock, disabled_algorithms=DISABLED_ALGORITHMS)
         transport.local_version = f"SSH-2.0-DesklineAgent_{__version__}"
-        transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = config.auth_deadline
+        # paramiko's own timeouts are only a backstop: the loop below enforces (and audits) the deadline
+        backstop = config.auth_deadline + 2.0
+        transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = backstop
         transport.add_server_key(self.server.host_key)
         self.transport = transport
         transport.start_server(event=threading.Event(), server=self)
@@ -390,7 +407,7 @@ class _Connection(paramiko.ServerInterface):
         while True:
             if self._closing.is_set():
                 return "the agent is stopping"
-            channel = transport.accept(0.2)
+            channel = transport.accept(0.05)  # short: a client that left is noticed (and audited) at once
             now = time.monotonic()
             if self.key is None and transport.is_authenticated():
                 self._authenticated()
@@ -431,8 +448,10 @@ class _Connection(paramiko.ServerInterface):
             pass
 
     def close(self) -> None:
-        """Ask the connection to end (the agent is stopping)."""
+        """End the connection (the agent is stopping); its thread then audits and releases it."""
         self._closing.set()
+        if self.transport is not None:
+            self.transport.close()  # wakes the connection thread's accept()
 
     def _start_channel(self, channel: paramiko.Channel) -> None:
         with self._lock:
@@ -463,7 +482,10 @@ class _Connection(paramiko.ServerInterface):
         except Exception:  # noqa: BLE001 - a failing channel must not take the connection down
             log.exception("connection %s: channel %d failed", self.id, state.chanid)
         finally:
-            channel.close()
+            try:
+                channel.close()
+            except _GONE:
+                log.debug("connection %s: channel %d was already gone", self.id, state.chanid)
             with self._lock:
                 self._channels.pop(state.chanid, None)
 
@@ -491,7 +513,7 @@ class _Connection(paramiko.ServerInterface):
         try:
             channel.sendall(data)
             sent = len(data)
-        except (OSError, paramiko.SSHException) as exc:
+        except _GONE as exc:
             problem = f"answer not delivered: {exc or type(exc).__name__}"
         duration_ms = round((time.perf_counter() - start) * 1000, 1)
         error = document.get("error") or {}
@@ -505,7 +527,7 @@ class _Connection(paramiko.ServerInterface):
         if problem is None:
             try:
                 channel.send_exit_status(exit_code)
-            except (OSError, paramiko.SSHException):
+            except _GONE:
                 log.debug("connection %s: exit status not delivered", self.id)
 
     def _run(self, command: Command, channel: paramiko.Channel) -> tuple[dict[str, Any], Grant | None]:
@@ -747,6 +769,11 @@ class AgentServer:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, end every connection, wait up to ``timeout`` seconds for their threads."""
         self._stop.set()
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes accept() at once (Linux)
+            except OSError:
+                pass  # other systems: accept() wakes within its 0.25 s timeout
         if self._thread is not None:
             self._thread.join(timeout)
         if self._listener is not None:

@@ -1,0 +1,887 @@
+"""The agent's SSH server against real peers: the stock OpenSSH ``ssh`` client and paramiko's client.
+
+Each test starts the server in-process on 127.0.0.1 with a free port, a fresh ed25519 host key and
+engineer keys in tmp_path, and stops it in teardown. Hostile input is refused, audited, and the
+server keeps serving a well-behaved client afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+
+from agent import hostkey, protocol
+from agent.audit import AuditLog, read_records
+from agent.authkeys import AuthorizedKeysFile
+from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant, UnattendedPolicy
+from agent.server import (
+    DISABLED_ALGORITHMS,
+    AgentServer,
+    AgentServerError,
+    ServerConfig,
+    check_paramiko,
+    config_from_settings,
+    parse_listen,
+)
+from desktop import config as desktop_config
+from desktop.errors import ConfigError
+from tests.agent.sshd import KeyPair, make_key
+
+ROOT = Path(__file__).resolve().parents[2]
+SSH = shutil.which("ssh")
+needs_ssh = pytest.mark.skipif(SSH is None, reason="the OpenSSH client (ssh) is not installed: apt-get install "
+                               "openssh-client")
+DENY_REASON = "no one is signed in to approve remote diagnostics on this machine"
+WEAK = ("cbc", "3des", "sha1", "md5", "ssh-rsa", "ssh-dss")
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= end:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.01)
+
+
+@dataclass
+class Agent:
+    """A running server and what a test needs to talk to it."""
+
+    server: AgentServer
+    host: str
+    port: int
+    host_key_line: str
+    known_hosts: Path
+    audit_path: Path
+    keys: dict[str, KeyPair]
+    folder: Path
+
+    def records(self, event: str | None = None, **match: Any) -> list[dict[str, Any]]:
+        """Audit records, oldest first, of ``event`` whose fields equal ``match``."""
+        found = []
+        for r in read_records(self.audit_path):
+            if event is not None and r.get("event") != event:
+                continue
+            if all(r.get(k) == v for k, v in match.items()):
+                found.append(r)
+        return list(reversed(found))
+
+    def wait_record(self, event: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        found: list[dict[str, Any]] = until(lambda: self.records(event, **match), timeout,
+                                        f"an audit record {event} {match}")
+        return found[-1]
+
+
+class RecordingGate:
+    """A ConsentGate test double: records requests, answers from a script, can revoke."""
+
+    def __init__(self, answer: Callable[[ConsentRequest], Grant | Denial] | None = None) -> None:
+        self.requests: list[ConsentRequest] = []
+        self.revoked_grants: set[int] = set()
+        self.ran: list[tuple[str, int]] = []
+        self.ended_reasons: list[str] = []
+        self._answer = answer or (lambda r: Grant(r, time.time() + 60, "user", tuple(r.commands)))
+
+    def ask(self, request: ConsentRequest, timeout: float) -> Grant | Denial:
+        self.requests.append(request)
+        return self._answer(request)
+
+    def revoked(self, grant: Grant) -> bool:
+        return id(grant) in self.revoked_grants
+
+    def command_ran(self, grant: Grant, command: str, exit_code: int, duration_ms: float) -> None:
+        self.ran.append((command, exit_code))
+
+    def ended(self, grant: Grant, reason: str = "") -> None:
+        self.ended_reasons.append(reason)
+
+
+@dataclass
+class Factory:
+    tmp_path: Path
+    started: list[tuple[AgentServer, AuditLog]] = field(default_factory=list)
+
+    def __call__(self, gate: ConsentGate | None = None, **overrides: Any) -> Agent:
+        folder = self.tmp_path / f"agent{len(self.started)}"
+        folder.mkdir(mode=0o700)
+        keys = {
+            "alice": make_key(folder / "alice", "Alice Engineer (L2)"),
+            "bob": make_key(folder / "bob", "Bob Engineer"),
+            "carol": make_key(folder / "carol", "Carol Expired"),
+            "dave": make_key(folder / "dave", "Dave Elsewhere"),
+            "mallory": make_key(folder / "mallory", "Mallory Unknown"),
+        }
+        lines = [
+            "# IT policy: engineers of the service desk",
+            keys["alice"].public_line,
+            f'restrict,command="echo ignored" {keys["bob"].public_line}',
+            f'expiry-time="20000101Z" {keys["carol"].public_line}',
+            f'from="10.0.0.0/8,!127.0.0.1" {keys["dave"].public_line}',
+        ]
+        authorized = folder / "authorized_keys"
+        authorized.write_text("\n".join(lines) + "\n")
+        authorized.chmod(0o600)
+        key, created = hostkey.load_or_create(folder / "host_key")
+        assert created
+        audit = AuditLog(folder / "audit.jsonl")
+        settings: dict[str, Any] = {
+            "host": "127.0.0.1", "port": 0, "auth_deadline": 5.0, "max_sessions": 4, "max_channels": 2,
+            "command_timeout": 10.0, "consent_timeout": 2.0, "stdin_timeout": 2.0, "request_timeout": 5.0}
+        settings.update(overrides)
+        if gate is None:
+            gate = UnattendedPolicy([keys["alice"].fingerprint], DenyAll())
+        server = AgentServer(ServerConfig(**settings), key, AuthorizedKeysFile(authorized), audit, gate)
+        host, port = server.start()
+        self.started.append((server, audit))
+        line = hostkey.public_line(key)
+        known = folder / "known_hosts"
+        known.write_text(f"[{host}]:{port} {line}\n")
+        return Agent(server, host, port, line, known, folder / "audit.jsonl", keys, folder)
+
+    def stop(self) -> None:
+        for server, audit in self.started:
+            server.stop()
+            audit.close()
+
+
+@pytest.fixture
+def agent_factory(tmp_path: Path) -> Iterator[Factory]:
+    factory = Factory(tmp_path)
+    yield factory
+    factory.stop()
+
+
+@pytest.fixture
+def agent(agent_factory: Factory) -> Agent:
+    return agent_factory()
+
+
+def pkey(pair: KeyPair) -> paramiko.PKey:
+    return paramiko.Ed25519Key.from_private_key_file(str(pair.path))
+
+
+def open_socket(agent: Agent) -> socket.socket:
+    sock = socket.create_connection((agent.host, agent.port), timeout=5)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def client(agent: Agent, key: paramiko.PKey | KeyPair | None = None, username: str = "engineer",
+           **kwargs: Any) -> paramiko.SSHClient:
+    """A paramiko client logged in to the agent, trusting its host key only (RejectPolicy)."""
+    if key is None:
+        key = agent.keys["alice"]
+    c = paramiko.SSHClient()
+    kind, data = agent.host_key_line.split()[:2]
+    c.get_host_keys().add(f"[{agent.host}]:{agent.port}", kind,
+                          paramiko.PKey.from_type_string(kind, base64.b64decode(data)))
+    c.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        c.connect(agent.host, agent.port, username=username, pkey=pkey(key) if isinstance(key, KeyPair) else key,
+                  look_for_keys=False, allow_agent=False, timeout=5, banner_timeout=5, auth_timeout=5,
+                  channel_timeout=5, sock=open_socket(agent), **kwargs)
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+def run(c: paramiko.SSHClient, command: str | bytes, stdin: bytes | None = None,
+        timeout: float = 15.0) -> tuple[int, dict[str, Any]]:
+    """Run one command; returns (channel exit status, the one JSON document it printed)."""
+    transport = c.get_transport()
+    assert transport is not None
+    channel = transport.open_session(timeout=5)
+    channel.settimeout(timeout)
+    channel.exec_command(command)
+    if stdin:
+        channel.sendall(stdin)
+    channel.shutdown_write()
+    out = bytearray()
+    while True:
+        chunk = channel.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    assert channel.status_event.wait(timeout)
+    status = channel.recv_exit_status()
+    channel.close()
+    text = out.decode()
+    assert text.endswith("\n") and text.count("\n") == 1, f"not one JSON document: {text[:300]!r}"
+    return status, json.loads(text)
+
+
+def ping_ok(agent: Agent) -> None:
+    """A well-behaved engineer can still use the agent."""
+    with client(agent) as c:
+        status, doc = run(c, "ping")
+    assert status == 0 and doc["ok"] is True and doc["result"]["agent"] == "deskline-agent"
+
+
+def ssh(agent: Agent, key: KeyPair, *args: str, user: str = "engineer",
+        options: tuple[str, ...] = (), timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """The stock OpenSSH client, host key checked strictly against the agent's known_hosts line."""
+    config = agent.folder / "ssh_config"
+    if not config.exists():
+        config.write_text("SendEnv LANG LC_*\n")  # as Debian's /etc/ssh/ssh_config does
+    assert SSH is not None
+    cmd = [SSH, "-F", str(config), "-p", str(agent.port), "-i", str(key.path),
+           "-o", f"UserKnownHostsFile={agent.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+           "-o", "ConnectTimeout=5", *options, f"{user}@{agent.host}", *args]
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    env["LANG"] = "C.UTF-8"
+    return subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
+                          env=env, check=False)
+
+
+def one_document(text: str) -> dict[str, Any]:
+    assert text.endswith("\n") and text.count("\n") == 1, f"not one JSON document: {text[:300]!r}"
+    doc: dict[str, Any] = json.loads(text)
+    assert doc["protocol"] == protocol.PROTOCOL_VERSION
+    return doc
+
+
+# -- the stock OpenSSH client ---------------------------------------------------------------------------
+
+
+@needs_ssh
+def test_openssh_probe_cpu_and_ping(agent: Agent) -> None:
+    alice = agent.keys["alice"]
+    r = ssh(agent, alice, "probe", "cpu")
+    assert r.returncode == 0, r.stderr
+    probe_bytes = len(r.stdout.encode())
+    doc = one_document(r.stdout)
+    assert doc["ok"] is True and doc["exit"] == 0 and doc["command"] == "probe"
+    assert doc["result"]["collector"] == "agent"
+    cpu = doc["result"]["probes"]["cpu"]
+    assert cpu["status"] == "ok" and cpu["data"]["logical_cores"] >= 1
+    assert list(doc["result"]["probes"]) == ["cpu"]
+
+    r = ssh(agent, alice, "ping")
+    assert r.returncode == 0, r.stderr
+    assert one_document(r.stdout)["result"]["agent"] == "deskline-agent"
+
+    auth = agent.wait_record("auth", accepted=True)
+    assert auth["fingerprint"] == alice.fingerprint and auth["engineer"] == "Alice Engineer (L2)"
+    consent = agent.wait_record("consent")
+    assert consent["decision"] == "granted" and consent["how"] == "policy:unattended"
+    cmd = agent.wait_record("command", command="probe cpu")
+    assert cmd["exit"] == 0 and cmd["bytes_out"] == probe_bytes
+    assert cmd["duration_ms"] >= 0 and cmd["peer"].startswith("127.0.0.1:")
+    assert cmd["env_refused"] == ["LANG"]  # SendEnv LANG is refused, and noted
+    assert agent.records("command", command="ping")[0]["exit"] == 0
+    assert len(agent.records("consent")) == 1  # ping asked nothing; the probe asked once per connection
+
+
+@needs_ssh
+def test_openssh_exit_status_matches_the_answer(agent: Agent) -> None:
+    alice, bob = agent.keys["alice"], agent.keys["bob"]
+    r = ssh(agent, alice, "probe", "gpu")
+    assert r.returncode == 2
+    doc = one_document(r.stdout)
+    assert doc["exit"] == 2 and doc["error"]["code"] == "bad_arguments" and "gpu" in doc["error"]["message"]
+
+    r = ssh(agent, bob, "probe", "memory")  # bob's key is listed, but nobody is there to say yes
+    assert r.returncode == 3
+    doc = one_document(r.stdout)
+    assert doc["exit"] == 3 and doc["error"]["code"] == "consent_required"
+    assert DENY_REASON in doc["error"]["message"]
+    denied = agent.wait_record("consent", decision="denied")
+    assert denied["fingerprint"] == bob.fingerprint and denied["reason"] == DENY_REASON
+
+    r = ssh(agent, bob, "ping")  # ping needs no consent
+    assert r.returncode == 0 and one_document(r.stdout)["ok"] is True
+
+
+@needs_ssh
+def test_openssh_ticket_travels_in_the_user_name(agent_factory: Factory) -> None:
+    gate = RecordingGate()
+    agent = agent_factory(gate=gate)
+    r = ssh(agent, agent.keys["bob"], "probe", "memory", user="bob+DL-000123")
+    assert r.returncode == 0, r.stderr
+    [request] = gate.requests
+    assert request.ticket == "DL-000123" and request.engineer == "Bob Engineer"
+    assert request.fingerprint == agent.keys["bob"].fingerprint and request.peer.startswith("127.0.0.1:")
+    assert "probe" in request.commands and "ping" not in request.commands
+    assert agent.wait_record("auth", accepted=True)["ticket"] == "DL-000123"
+    assert gate.ran == [("probe memory", 0)]
+    until(lambda: gate.ended_reasons, what="the gate told the session ended")
+
+    with client(agent, agent.keys["bob"], username="bob+DL 1;id") as c:  # ssh itself refuses such names
+        status, doc = run(c, "probe memory")
+        assert status == 2 and "bad ticket 'DL 1;id'" in doc["error"]["message"]
+        assert run(c, "ping")[0] == 0
+    assert len(gate.requests) == 1
+
+
+@needs_ssh
+def test_openssh_refusals(agent: Agent) -> None:
+    alice = agent.keys["alice"]
+    r = ssh(agent, alice)  # no command: pty and shell
+    assert r.returncode != 0 and "shell request failed" in r.stderr
+    agent.wait_record("request", refused="shell")
+
+    r = ssh(agent, alice, "ping", options=("-tt",))  # a forced pty is refused, and ssh gives up
+    assert r.returncode == 255 and "PTY allocation request failed" in r.stderr and r.stdout == ""
+    agent.wait_record("request", refused="pty")
+
+    r = ssh(agent, alice, options=("-N", "-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:9"))
+    assert r.returncode == 255 and "forwarding failed" in r.stderr
+    agent.wait_record("request", refused="tcpip-forward")
+
+    r = ssh(agent, alice, "ping", options=("-o", "Ciphers=aes128-cbc,3des-cbc"))
+    assert r.returncode == 255 and "no matching cipher" in r.stderr
+    r = ssh(agent, alice, "ping", options=("-o", "MACs=hmac-sha1,hmac-md5", "-o", "Ciphers=aes128-ctr"))
+    assert r.returncode == 255 and "no matching MAC" in r.stderr
+    r = ssh(agent, alice, "ping", options=("-o", "KexAlgorithms=diffie-hellman-group14-sha1"))
+    assert r.returncode == 255 and "no matching key exchange" in r.stderr
+
+    r = ssh(agent, agent.keys["mallory"], "ping")
+    assert r.returncode == 255 and "Permission denied (publickey)" in r.stderr
+    refused = agent.wait_record("auth", accepted=False, fingerprint=agent.keys["mallory"].fingerprint)
+    assert refused["reason"] == "key not in authorized_keys"
+    assert ssh(agent, alice, "ping").returncode == 0
+
+
+# -- paramiko's client -----------------------------------------------------------------------------------
+
+
+def test_paramiko_commands_with_arguments_on_stdin(agent: Agent) -> None:
+    with client(agent) as c:
+        transport = c.get_transport()
+        assert transport is not None and transport.is_authenticated()
+        assert getattr(transport, "agreed_on_strict_kex", False)  # the Terrapin fix is in force
+        status, doc = run(c, "probe memory", stdin=b'{"processes.top": 3}')
+        assert status == 0 and doc["result"]["probes"]["memory"]["status"] == "ok"
+        status, doc = run(c, "probe memory", stdin=b"[1, 2]")
+        assert status == 2 and "JSON object" in doc["error"]["message"]
+        status, doc = run(c, "probe memory", stdin=b'{"x": {"nested": 1}}')
+        assert status == 2 and "simple values" in doc["error"]["message"]
+        status, doc = run(c, "probes")
+        assert status == 0 and {p["name"] for p in doc["result"]} >= {"cpu", "memory"}
+        status, doc = run(c, "check")
+        assert status == 0 and "findings" in doc["result"]
+    assert len(agent.records("consent")) == 1
+    assert [r["exit"] for r in agent.records("command")] == [0, 2, 2, 0, 0]
+
+
+@pytest.mark.parametrize("kind", ["ecdsa", "rsa"])
+def test_other_key_types(agent_factory: Factory, kind: str) -> None:
+    key: paramiko.PKey = (paramiko.ECDSAKey.generate() if kind == "ecdsa" else paramiko.RSAKey.generate(2048))
+    agent = agent_factory()
+    with (agent.folder / "authorized_keys").open("a") as f:
+        f.write(f"{key.get_name()} {key.get_base64()} {kind} engineer\n")
+    with client(agent, key) as c:
+        assert run(c, "ping")[0] == 0
+    assert agent.wait_record("auth", accepted=True)["engineer"] == f"{kind} engineer"
+
+
+def test_rsa_with_sha1_signatures_is_refused(agent_factory: Factory) -> None:
+    key = paramiko.RSAKey.generate(2048)
+    agent = agent_factory()
+    with (agent.folder / "authorized_keys").open("a") as f:
+        f.write(f"ssh-rsa {key.get_base64()} rsa engineer\n")
+    with pytest.raises(paramiko.SSHException):
+        client(agent, key, disabled_algorithms={"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]})
+    agent.wait_record("disconnect")
+    assert not agent.records("auth", accepted=True)
+    ping_ok(agent)
+
+
+def test_weak_algorithms_are_off(agent: Agent) -> None:
+    transport = paramiko.Transport(open_socket(agent), disabled_algorithms=DISABLED_ALGORITHMS)
+    try:
+        server_side = [transport.preferred_ciphers, transport.preferred_macs, transport.preferred_kex,
+                       transport.preferred_keys, transport.preferred_pubkeys]
+        for names in server_side:
+            assert names and not [n for n in names if any(w in n for w in WEAK) and "sha2" not in n], names
+    finally:
+        transport.close()
+    modern = ["aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com"]
+    only_cbc = paramiko.Transport(open_socket(agent), disabled_algorithms={"ciphers": modern})
+    try:
+        with pytest.raises(paramiko.SSHException):
+            only_cbc.start_client(timeout=5)
+    finally:
+        only_cbc.close()
+    ping_ok(agent)
+
+
+def test_paramiko_version_check() -> None:
+    check_paramiko()
+    check_paramiko("3.4.0")
+    with pytest.raises(AgentServerError, match="Terrapin"):
+        check_paramiko("3.3.1")
+
+
+# -- hostile input ----------------------------------------------------------------------------------------
+
+
+def _transport(agent: Agent) -> paramiko.Transport:
+    t = paramiko.Transport(open_socket(agent))
+    kind, data = agent.host_key_line.split()[:2]
+    t.connect(hostkey=paramiko.PKey.from_type_string(kind, base64.b64decode(data)))
+    return t
+
+
+def test_password_and_keyboard_interactive_are_refused(agent: Agent) -> None:
+    t = _transport(agent)
+    try:
+        with pytest.raises(paramiko.BadAuthenticationType) as info:
+            t.auth_password("engineer", "hunter2")
+        assert info.value.allowed_types == ["publickey"]
+        with pytest.raises(paramiko.SSHException):
+            t.auth_interactive("engineer", lambda title, instructions, prompts: ["hunter2"] * len(prompts))
+    finally:
+        t.close()
+    pw = agent.wait_record("auth", method="password")
+    assert pw["accepted"] is False and "password" in pw["reason"] and "hunter2" not in json.dumps(pw)
+    assert agent.wait_record("auth", method="keyboard-interactive")["accepted"] is False
+    ping_ok(agent)
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("mallory", "key not in authorized_keys"),
+    ("carol", "key expired at 2000-01-01 00:00:00 UTC"),
+    ("dave", 'address 127.0.0.1 not allowed by from="10.0.0.0/8,!127.0.0.1"'),
+])
+def test_refused_keys(agent: Agent, name: str, reason: str) -> None:
+    with pytest.raises(paramiko.AuthenticationException):
+        client(agent, agent.keys[name])
+    record = agent.wait_record("auth", accepted=False, fingerprint=agent.keys[name].fingerprint)
+    assert record["reason"].startswith(reason) and record["method"] == "publickey"
+    ping_ok(agent)
+
+
+def test_too_many_failed_authentications_close_the_connection(agent_factory: Factory) -> None:
+    agent = agent_factory(max_auth_tries=3)
+    t = _transport(agent)
+    try:
+        for _ in range(3):
+            with pytest.raises(paramiko.SSHException):
+                t.auth_password("engineer", "guess")
+        until(lambda: not t.is_active(), what="the connection to close")
+    finally:
+        t.close()
+    assert agent.wait_record("refuse")["reason"] == "3 failed authentications: connection closed"
+    ping_ok(agent)
+
+
+def test_channel_requests_other_than_exec_are_refused(agent: Agent) -> None:
+    with client(agent) as c:
+        transport = c.get_transport()
+        assert transport is not None
+        refusals: list[Callable[[paramiko.Channel], object]] = [
+            lambda ch: ch.get_pty(),
+            lambda ch: ch.invoke_shell(),
+            lambda ch: ch.invoke_subsystem("sftp"),
+            lambda ch: ch.request_x11(auth_protocol="MIT-MAGIC-COOKIE-1", auth_cookie="00" * 16),
+        ]
+        for refuse in refusals:
+            channel = transport.open_session(timeout=5)
+            with pytest.raises(paramiko.SSHException):
+                refuse(channel)
+            channel.close()
+        channel = transport.open_session(timeout=5)
+        channel.request_forward_agent(lambda ch: None)  # no reply is asked for: only the audit shows it
+        channel.set_environment_variable("LC_SECRET", "x")
+        channel.close()
+        with pytest.raises(paramiko.ChannelException) as info:
+            transport.open_channel("direct-tcpip", dest_addr=("127.0.0.1", agent.port),
+                                   src_addr=("127.0.0.1", 40000), timeout=5)
+        assert info.value.code == paramiko.common.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        with pytest.raises(paramiko.SSHException):
+            transport.request_port_forward("127.0.0.1", 0)
+        with pytest.raises(paramiko.ChannelException):
+            transport.open_channel("x11", src_addr=("127.0.0.1", 6000), timeout=5)
+        assert run(c, "ping")[0] == 0  # the same connection still serves commands
+    refused = {r["refused"] for r in agent.records("request")}
+    assert refused >= {"pty", "shell", "subsystem sftp", "x11", "agent-forwarding", "direct-tcpip",
+                       "tcpip-forward", "channel x11"}
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    ("rm -rf /", "bad word '-rf'"),
+    ("probe gpu", "unknown probe 'gpu'"),
+    ("ping; id", "bad word 'ping;'"),
+    ("ping\n", "bad word"),
+    ("probe $(id)", "bad word"),
+    ("logs auto --since 5m\nid", "bad word"),
+    ("", "empty command"),
+    (b"\xff\xfe ping", "not UTF-8"),
+    ("probe " + "cpu " * 200, "longer than 512 bytes"),
+    ("sftp-server", "unknown command"),
+])
+def test_unknown_and_malformed_commands(agent: Agent, command: str | bytes, message: str) -> None:
+    with client(agent) as c:
+        status, doc = run(c, command)
+        assert status == 2 and doc["exit"] == 2 and message in doc["error"]["message"]
+        assert run(c, "ping")[0] == 0
+    record = agent.wait_record("command", exit=2)
+    assert len(record["command"]) <= 203 and "\n" not in record["command"]
+    assert not agent.records("consent")  # refused before anyone was asked
+
+
+def test_oversized_stdin_is_refused(agent: Agent) -> None:
+    with client(agent) as c:
+        big = b'{"a": "' + b"x" * protocol.MAX_STDIN + b'"}'
+        status, doc = run(c, "probe memory", stdin=big)
+        assert status == 2 and f"longer than {protocol.MAX_STDIN} bytes" in doc["error"]["message"]
+        assert run(c, "probe memory", stdin=b"{}")[0] == 0
+    assert agent.wait_record("command", exit=2)["command"] == "probe memory"
+
+
+def test_stdin_left_open_without_data_means_no_arguments(agent_factory: Factory) -> None:
+    agent = agent_factory(stdin_timeout=0.3)
+    with client(agent) as c:
+        transport = c.get_transport()
+        assert transport is not None
+        channel = transport.open_session(timeout=5)
+        channel.settimeout(10)
+        channel.exec_command("probe memory")  # stdin never closed, as a terminal would leave it
+        assert channel.status_event.wait(10)
+        assert channel.recv_exit_status() == 0
+        channel = transport.open_session(timeout=5)
+        channel.settimeout(10)
+        channel.exec_command("probe memory")
+        channel.sendall(b'{"a": 1')  # bytes without EOF: refused, not guessed
+        assert channel.status_event.wait(10)
+        assert channel.recv_exit_status() == 2
+
+
+def test_too_many_channels_on_one_connection(agent: Agent) -> None:
+    with client(agent) as c:
+        transport = c.get_transport()
+        assert transport is not None
+        held = [transport.open_session(timeout=5) for _ in range(2)]
+        with pytest.raises(paramiko.ChannelException) as info:
+            transport.open_session(timeout=5)
+        assert info.value.code == paramiko.common.OPEN_FAILED_RESOURCE_SHORTAGE
+        record = agent.wait_record("request", refused="channel session")
+        assert "2 channels are already open" in record["reason"]
+        held[0].close()
+        until(lambda: run_or_none(c), what="a channel slot to free up")
+        held[1].close()
+    ping_ok(agent)
+
+
+def run_or_none(c: paramiko.SSHClient) -> bool:
+    try:
+        return run(c, "ping")[0] == 0
+    except paramiko.ChannelException:
+        return False
+
+
+def test_more_connections_than_max_sessions(agent_factory: Factory) -> None:
+    agent = agent_factory(max_sessions=3)
+    release = threading.Event()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def engineer() -> None:
+        try:
+            c = client(agent)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            with lock:
+                outcomes.append(f"refused: {type(exc).__name__}")
+            return
+        try:
+            ok = run(c, "ping")[0] == 0
+            with lock:
+                outcomes.append("served" if ok else "failed")
+            release.wait(20)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=engineer) for _ in range(12)]
+    for t in threads:
+        t.start()
+    try:
+        until(lambda: len(outcomes) == 12, 20, "all twelve engineers to be served or refused")
+    finally:
+        release.set()
+        for t in threads:
+            t.join(20)
+    assert outcomes.count("served") == 3, outcomes
+    assert all(o.startswith("refused") for o in outcomes if o != "served")
+    refusals = agent.records("refuse")
+    assert len(refusals) == 9 and all("3 sessions already open" in r["reason"] for r in refusals)
+    until(lambda: agent.server.sessions == 0, what="the sessions to end")
+    ping_ok(agent)
+
+
+@pytest.mark.parametrize(("send", "stage"), [
+    (b"", "the protocol banner"),
+    (b"SSH-2.0-stalled_1.0\r\n", "the key exchange"),
+])
+def test_a_client_that_stalls_mid_handshake_is_dropped(agent_factory: Factory, send: bytes, stage: str) -> None:
+    agent = agent_factory(auth_deadline=1.0)
+    sock = socket.create_connection((agent.host, agent.port), timeout=5)
+    try:
+        sock.sendall(send)
+        start = time.monotonic()
+        ping_ok(agent)  # others are served meanwhile
+        received = b""
+        sock.settimeout(5)
+        while chunk := sock.recv(4096):
+            received += chunk
+        elapsed = time.monotonic() - start
+    finally:
+        sock.close()
+    assert received.startswith(b"SSH-2.0-DesklineAgent_")
+    assert elapsed < 3.0
+    record = agent.wait_record("refuse")
+    assert record["reason"] == f"not authenticated within 1 s (stalled in {stage})"
+    ping_ok(agent)
+
+
+def test_a_client_that_never_authenticates_is_dropped(agent_factory: Factory) -> None:
+    agent = agent_factory(auth_deadline=1.0)
+    t = _transport(agent)  # key exchange done, then nothing
+    try:
+        until(lambda: not t.is_active(), 4, "the agent to drop the connection")
+    finally:
+        t.close()
+    assert "stalled in authentication" in agent.wait_record("refuse")["reason"]
+
+
+# -- consent ----------------------------------------------------------------------------------------------
+
+
+def test_consent_denied_holds_for_the_connection(agent: Agent) -> None:
+    with client(agent, agent.keys["bob"]) as c:
+        for command in ("probe memory", "report"):
+            status, doc = run(c, command)
+            assert status == 3 and doc["error"]["message"] == f"consent required: {DENY_REASON}"
+        assert run(c, "ping")[0] == 0
+    assert len(agent.records("consent")) == 1
+    assert [r["exit"] for r in agent.records("command")] == [3, 3, 0]
+
+
+def test_consent_is_asked_once_rechecked_and_revocable(agent_factory: Factory) -> None:
+    gate = RecordingGate()
+    agent = agent_factory(gate=gate)
+    with client(agent, agent.keys["bob"]) as c:
+        assert run(c, "probe memory")[0] == 0
+        assert run(c, "probes")[0] == 0
+        assert len(gate.requests) == 1
+        grant = agent.server._connections and next(iter(agent.server._connections)).grant
+        assert isinstance(grant, Grant)
+        gate.revoked_grants.add(id(grant))
+        status, doc = run(c, "probe memory")
+        assert status == 3 and "ended this session" in doc["error"]["message"]
+        assert run(c, "probes")[0] == 3  # ended for the rest of the connection
+    assert len(gate.requests) == 1
+    decisions = [r["decision"] for r in agent.records("consent")]
+    assert decisions == ["granted", "revoked"]
+    assert gate.ended_reasons == ["revoked"]
+
+
+def test_an_expired_grant_is_asked_again(agent_factory: Factory) -> None:
+    gate = RecordingGate(lambda r: Grant(r, time.time() + 0.3, "user", tuple(r.commands)))
+    agent = agent_factory(gate=gate)
+    with client(agent, agent.keys["bob"]) as c:
+        assert run(c, "probe memory")[0] == 0
+        grant = next(iter(agent.server._connections)).grant
+        assert grant is not None
+        until(lambda: time.time() >= grant.expires, what="the grant to expire")
+        assert run(c, "probe memory")[0] == 0
+    assert len(gate.requests) == 2
+    assert [r["decision"] for r in agent.records("consent")] == ["granted", "expired", "granted"]
+
+
+def test_no_answer_from_the_gate_is_a_no(agent_factory: Factory) -> None:
+    unblock = threading.Event()
+
+    def hang(request: ConsentRequest) -> Grant | Denial:
+        unblock.wait(10)
+        return Grant(request, time.time() + 60, "user")
+
+    agent = agent_factory(gate=RecordingGate(hang), consent_timeout=0.3)
+    try:
+        with client(agent, agent.keys["bob"]) as c:
+            status, doc = run(c, "probe memory")
+        assert status == 3 and "no answer within 0.3 s" in doc["error"]["message"]
+    finally:
+        unblock.set()
+
+
+@pytest.mark.allow_warning_logs
+def test_a_broken_gate_is_a_no(agent_factory: Factory) -> None:
+    def broken(request: ConsentRequest) -> Grant | Denial:
+        raise OSError("socket gone")
+
+    agent = agent_factory(gate=RecordingGate(broken))
+    with client(agent, agent.keys["bob"]) as c:
+        status, doc = run(c, "probe memory")
+    assert status == 3 and "OSError: socket gone" in doc["error"]["message"]
+
+
+# -- limits on commands -------------------------------------------------------------------------------------
+
+
+def test_a_command_over_its_timeout_answers_exit_5(agent_factory: Factory) -> None:
+    agent = agent_factory(command_timeout=0.05)
+    with client(agent) as c:
+        status, doc = run(c, "probe cpu")  # cpu samples for 0.2 s
+        assert status == 5 and doc["exit"] == 5 and doc["error"]["code"] == "timeout"
+        assert "probe cpu did not finish within 0.05 s" in doc["error"]["message"]
+        assert run(c, "ping")[0] == 0
+    assert agent.wait_record("command", command="probe cpu")["exit"] == 5
+
+
+def test_an_answer_over_the_output_cap_is_refused(agent_factory: Factory) -> None:
+    agent = agent_factory(max_output_bytes=4096)
+    with client(agent) as c:
+        status, doc = run(c, "probes")
+        assert status == 4 and "output cap of 4096 bytes" in doc["error"]["message"]
+    record = agent.wait_record("command", command="probes")
+    assert record["exit"] == 4 and record["bytes_out"] < 4096
+
+
+def test_disabled_probes_are_unknown_to_engineers(agent_factory: Factory) -> None:
+    agent = agent_factory(disabled_probes=("processes",))
+    with client(agent) as c:
+        status, doc = run(c, "probe processes")
+    assert status == 2 and "unknown probe 'processes'" in doc["error"]["message"]
+
+
+@pytest.mark.allow_warning_logs
+def test_commands_stop_when_the_audit_log_cannot_be_written(agent: Agent) -> None:
+    agent.server.audit_log.close()  # every later write fails
+    with client(agent) as c:
+        assert run(c, "ping")[0] == 0
+        status, doc = run(c, "probe memory")
+    assert status == 70 and "audit log" in doc["error"]["message"]
+
+
+# -- settings, host key, the command line ------------------------------------------------------------------
+
+
+def test_listen_addresses() -> None:
+    assert parse_listen("127.0.0.1:2222") == ("127.0.0.1", 2222)
+    assert parse_listen("[::1]:0") == ("::1", 0)
+    for bad in ("2222", "host:", "host:70000", ":22", "h:x"):
+        with pytest.raises(ConfigError):
+            parse_listen(bad)
+
+
+def test_default_settings_are_safe() -> None:
+    settings = desktop_config.Settings()
+    config = config_from_settings(settings)
+    assert (config.host, config.port) == ("127.0.0.1", 2222)  # loopback unless IT opens it
+    assert config.max_sessions >= 1 and config.auth_deadline <= 30 and config.command_timeout <= 60
+    assert settings["agent.unattended"] == []  # nobody runs commands without asking by default
+
+
+def test_host_key_is_private_and_stable(tmp_path: Path) -> None:
+    path = tmp_path / "agent" / "host_key"
+    key, created = hostkey.load_or_create(path)
+    assert created and path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    again, created = hostkey.load_or_create(path)
+    assert not created and hostkey.fingerprint(again) == hostkey.fingerprint(key)
+    keygen = shutil.which("ssh-keygen")
+    if keygen:
+        out = subprocess.run([keygen, "-lf", str(path.with_name("host_key.pub"))], capture_output=True, text=True,
+                             check=True, timeout=10).stdout
+        assert out.split()[1] == hostkey.fingerprint(key)
+    path.chmod(0o644)
+    with pytest.raises(hostkey.HostKeyError, match="chmod 600"):
+        hostkey.load_or_create(path)
+    path.chmod(0o600)
+    path.parent.chmod(0o777)
+    with pytest.raises(hostkey.HostKeyError, match="chmod go-w"):
+        hostkey.load_or_create(path)
+    path.parent.chmod(0o700)
+
+
+def _agent_cli(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DESKLINE_CONFIG"}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.Popen([sys.executable, "-m", "agent.cli", *args], env=env, text=True, cwd=ROOT, **kwargs)
+
+
+def test_fingerprint_command(tmp_path: Path) -> None:
+    key_path = tmp_path / "hk"
+    p = _agent_cli("fingerprint", "--host-key", str(key_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert out.strip() == hostkey.fingerprint(hostkey.load(key_path)) and "new host key" in err
+    p = _agent_cli("fingerprint", "--host-key", str(key_path), "--public", stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and out.startswith("ssh-ed25519 ") and err == ""
+
+
+@needs_ssh
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_command_runs_until_signalled(tmp_path: Path, signum: int) -> None:
+    alice = make_key(tmp_path / "alice", "Alice")
+    keys = tmp_path / "authorized_keys"
+    keys.write_text(alice.public_line + "\n")
+    keys.chmod(0o600)
+    settings = tmp_path / "deskline.toml"
+    settings.write_text(f'[agent]\nunattended = ["{alice.fingerprint}"]\nmax_sessions = 2\n')
+    p = _agent_cli("serve", "--listen", "127.0.0.1:0", "--authorized-keys", str(keys), "--host-key",
+                   str(tmp_path / "hk"), "--audit-log", str(tmp_path / "audit.jsonl"), "--config", str(settings),
+                   stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        assert p.stderr is not None
+        lines: list[str] = []
+        while not lines or "listening on" not in lines[-1]:
+            line = p.stderr.readline()
+            assert line, f"serve ended early: {lines}"
+            lines.append(line)
+        host_key = hostkey.load(tmp_path / "hk")
+        assert f"host key {hostkey.fingerprint(host_key)} (new)" in lines[0]
+        port = int(lines[-1].rsplit(":", 1)[1])
+        known = tmp_path / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{port} {hostkey.public_line(host_key)}\n")
+        agent = Agent(None, "127.0.0.1", port, hostkey.public_line(host_key), known,  # type: ignore[arg-type]
+                      tmp_path / "audit.jsonl", {"alice": alice}, tmp_path)
+        r = ssh(agent, alice, "probe", "memory")
+        assert r.returncode == 0, r.stderr
+        assert one_document(r.stdout)["result"]["probes"]["memory"]["status"] == "ok"
+        p.send_signal(signum)
+        assert p.wait(timeout=15) == 0
+        assert "stopping" in p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+        if p.stderr:
+            p.stderr.close()
+    events = [r["event"] for r in reversed(list(read_records(tmp_path / "audit.jsonl")))]
+    assert events[0] == "start" and events[-1] == "stop" and "command" in events
+    assert (tmp_path / "audit.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def test_serve_refuses_a_bad_listen_address(tmp_path: Path) -> None:
+    p = _agent_cli("serve", "--listen", "nowhere", "--host-key", str(tmp_path / "hk"), "--audit-log",
+                   str(tmp_path / "a.jsonl"), "--authorized-keys", str(tmp_path / "ak"), stderr=subprocess.PIPE,
+                   stdout=subprocess.DEVNULL)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 2 and "listen address 'nowhere'" in err
