@@ -58,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--since", metavar="DURATION", help="with --logs: 30m, 6h, 2d")
     r.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="a probe setting; repeatable")
     r.add_argument("--mode", choices=("agent", "dispatch", "payload"), default="agent",
-                   help="agent: deskline-agent serve; dispatch: OpenSSH with the forced-command dispatcher; "
+                   help="agent: deskline-agent serve (port 2222 unless a target names one); dispatch: OpenSSH "
+                        "with the forced-command dispatcher; "
                         "payload: OpenSSH and a shell, the engine sent to python3 -I -")
     r.add_argument("--python", default="/usr/bin/python3", metavar="PATH", help="payload mode: the host's Python")
     r.add_argument("--parallel", type=int, default=10, metavar="N", help="hosts at once (default 10)")

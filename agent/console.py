@@ -47,6 +47,8 @@ from desktop.errors import DesklineError, UsageError
 log = logging.getLogger("deskline.agent")
 
 DEFAULT_PYTHON = "/usr/bin/python3"
+#: Where the Deskline agent listens unless told otherwise (``agent.listen``); OpenSSH's is 22.
+AGENT_PORT = 2222
 #: The largest answer read from a host (bytes); a full report is well under 1 MB.
 MAX_OUTPUT = 32 * 1024 * 1024
 #: How much of a host's stderr is kept for messages (bytes, the end of it).
@@ -684,7 +686,8 @@ def run_command(
 
     try:
         chosen = gather(targets, targets_files=[Path(p) for p in targets_files],
-                        inventories=[Path(p) for p in inventories], limit=limit)
+                        inventories=[Path(p) for p in inventories], limit=limit,
+                        default_port=AGENT_PORT if mode == "agent" else 22)
         if not chosen:
             raise UsageError("no targets: name hosts, or give --targets FILE or --inventory FILE")
         if ticket is not None:

@@ -94,8 +94,10 @@ def _check_user(user: str, where: str) -> str:
     return user
 
 
-def parse_target(text: str, where: str = "") -> Target:
-    """``[user@]host[:port]``, ``[user@][v6addr]:port`` or ``ssh://[user@]host[:port]``; ``where`` prefixes errors."""
+def parse_target(text: str, where: str = "", default_port: int = DEFAULT_PORT) -> Target:
+    """``[user@]host[:port]``, ``[user@][v6addr]:port`` or ``ssh://[user@]host[:port]``; ``where`` prefixes errors.
+
+    ``default_port`` is used when the text names none (the agent's 2222 in agent mode)."""
     raw = text.strip()
     spec = raw.removeprefix("ssh://")
     if not spec:
@@ -104,7 +106,7 @@ def parse_target(text: str, where: str = "") -> Target:
     if "@" in spec:
         user, _, spec = spec.rpartition("@")
         user = _check_user(user, where)
-    port = DEFAULT_PORT
+    port = default_port
     if spec.startswith("["):
         host, sep, rest = spec[1:].partition("]")
         if not sep:
@@ -122,14 +124,14 @@ def parse_target(text: str, where: str = "") -> Target:
     return Target(name=raw, host=host, port=port, user=user)
 
 
-def read_targets_file(path: Path) -> list[Target]:
+def read_targets_file(path: Path, default_port: int = DEFAULT_PORT) -> list[Target]:
     """One target per line; ``#`` starts a comment; blank lines are skipped."""
     lines = _read_lines(path)
     out = []
     for number, line in enumerate(lines, 1):
         text = line.split("#", 1)[0].strip()
         if text:
-            out.append(parse_target(text, f"{path}:{number}: "))
+            out.append(parse_target(text, f"{path}:{number}: ", default_port))
     return out
 
 
@@ -236,8 +238,9 @@ class Inventory:
             walk(name, 1 if name != "all" else 0, frozenset())
         return depth
 
-    def targets(self, limit: str | None = None) -> list[Target]:
-        """The hosts as targets, with their variables resolved; ``limit`` as :func:`select`."""
+    def targets(self, limit: str | None = None, default_port: int = DEFAULT_PORT) -> list[Target]:
+        """The hosts as targets, with their variables resolved; ``limit`` as :func:`select`; hosts without
+        ``ansible_port`` get ``default_port``."""
         names = self.select(limit) if limit else list(self.hosts)
         depths = self._depths()
         memberships: dict[str, list[str]] = {h: [] for h in names}
@@ -253,17 +256,17 @@ class Inventory:
             for gname in sorted(memberships[h], key=lambda g: (depths.get(g, 1), g)):
                 merged.update(self.groups[gname].vars)
             merged.update(self.hosts[h])
-            out.append(self._target(h, merged, tuple(memberships[h])))
+            out.append(self._target(h, merged, tuple(memberships[h]), default_port))
         return out
 
-    def _target(self, name: str, variables: Mapping[str, Any], groups: tuple[str, ...]) -> Target:
+    def _target(self, name: str, variables: Mapping[str, Any], groups: tuple[str, ...], default_port: int) -> Target:
         where = f"{self.path}:{self.host_lines.get(name, 0)}: host {name}: "
         conn = {_VARS[k]: v for k, v in variables.items() if k in _VARS}
         for key, value in conn.items():
             if isinstance(value, _Complex):
                 raise InventoryError(f"{where}{key} must be a plain value")
         host = _check_host(str(conn.get("host", name)), where)
-        port = _check_port(conn.get("port", DEFAULT_PORT), where)
+        port = _check_port(conn.get("port", default_port), where)
         user = _check_user(str(conn["user"]), where) if conn.get("user") is not None else None
         key_file = str(conn["key_file"]) if conn.get("key_file") else None
         python = str(conn["python"]) if conn.get("python") else None
@@ -442,18 +445,20 @@ def gather(
     targets_files: Iterable[Path] = (),
     inventories: Iterable[Path] = (),
     limit: str | None = None,
+    default_port: int = DEFAULT_PORT,
 ) -> list[Target]:
     """All targets from the command line, targets files and inventories, without duplicates.
 
-    ``limit`` selects groups or hosts of the inventories (an error without one)."""
-    out: list[Target] = [parse_target(n, "target: ") for n in names]
+    ``limit`` selects groups or hosts of the inventories (an error without one); targets that name no
+    port get ``default_port``."""
+    out: list[Target] = [parse_target(n, "target: ", default_port) for n in names]
     for path in targets_files:
-        out.extend(read_targets_file(path))
+        out.extend(read_targets_file(path, default_port))
     invs = list(inventories)
     if limit and not invs:
         raise InventoryError("--limit selects groups of an inventory: give one with --inventory FILE")
     for path in invs:
-        out.extend(read_inventory(path).targets(limit))
+        out.extend(read_inventory(path).targets(limit, default_port))
     seen: dict[tuple[str, str, int, str | None], Target] = {}
     for t in out:
         seen.setdefault((t.name, t.host, t.port, t.user), t)

@@ -504,3 +504,16 @@ def test_agent_mode_consent_refusal_is_a_failed_host(deskline_agent: RunningAgen
     assert result.exit == Exit.CONSENT_REQUIRED
     assert "consent_required" in (result.error or "")
     assert "refused by host (3)" in output.to_table([result])
+
+
+def test_agent_mode_command_line_to_an_html_page(deskline_agent: RunningAgent, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "run.html"
+    common = ["-i", str(deskline_agent.key.path), "--known-hosts", str(deskline_agent.known_hosts), "--no-progress"]
+    assert main(["run", f"engineer@127.0.0.1:{deskline_agent.port}", "--probe", "memory", "--ticket", "DL-7",
+                 "--format", "html", "-o", str(page), *common]) == 0
+    assert "1 host: 1 ok" in capsys.readouterr().err
+    html = page.read_text()
+    assert '<h3 id="host-0-probe-memory">' in html and "Deskline: probe memory on 1 hosts" in html
+    assert main(["run", "127.0.0.1", "--ping", "--mode", "dispatch", "--ticket", "DL-7", *common]) == 2
+    assert "--ticket is for agent mode" in capsys.readouterr().err

@@ -187,3 +187,12 @@ def test_gather_merges_sources_without_duplicates(tmp_path: Path) -> None:
     assert [t.name for t in targets] == ["web01.example.com", "root@box:2222", "anna@box:2222",
                                          "web01.example.com#2"]
     assert targets[3].user == "deploy"
+
+
+def test_default_port_applies_only_where_none_is_named(tmp_path: Path) -> None:
+    assert parse_target("laptop", default_port=2222).port == 2222
+    assert parse_target("laptop:22", default_port=2222).port == 22
+    targets = gather(["laptop"], inventories=[FIXTURES / "hosts.ini"], limit="office,legacy.example.com",
+                     default_port=2222)
+    assert [(t.name, t.port) for t in targets] == [("laptop", 2222), ("laptop-anna", 2222),
+                                                   ("legacy.example.com", 2202)]
