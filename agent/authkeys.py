@@ -59,8 +59,9 @@ FLAG_OPTIONS = frozenset({
 VALUE_OPTIONS = frozenset({
     "command", "environment", "expiry-time", "from", "permitlisten", "permitopen", "principals", "tunnel",
 })
-#: Options that may appear more than once (their values are all kept).
-MULTI_OPTIONS = frozenset({"environment", "expiry-time", "from", "permitlisten", "permitopen"})
+#: Options that may appear more than once (their values are all kept); sshd refuses a line with two
+#: ``from=``, ``command=`` or ``principals=``, and so does this parser.
+MULTI_OPTIONS = frozenset({"environment", "expiry-time", "permitlisten", "permitopen"})
 _EXPIRY = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?([Zz])?$")
 _OPTION_NAME = re.compile(r"[A-Za-z0-9-]+")
 MAX_LINE = 16 * 1024
@@ -97,7 +98,7 @@ class AuthorizedKey:
 
     @property
     def from_patterns(self) -> list[str]:
-        """Every ``from=`` list of the line (all must allow the address)."""
+        """The ``from=`` list of the line, as a one-item list (empty without ``from=``)."""
         value = self.options.get("from")
         return value if isinstance(value, list) else []
 
@@ -111,12 +112,13 @@ class AuthorizedKey:
         """Why this line does not let a client from ``address`` in now, or None when it does."""
         expires = self.expires
         current = time.time() if now is None else now
+        where = f" ({self.source})" if self.source else ""
         if expires is not None and current >= expires:
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(expires))
-            return f"key expired at {when} (expiry-time in {self.source})"
+            return f"key expired at {when}{where}"
         for patterns in self.from_patterns:
             if not address_allowed(patterns, address):
-                return f"address {address} not allowed by from=\"{patterns}\" ({self.source})"
+                return f"address {address} not allowed by from=\"{patterns}\"{where}"
         return None
 
 
@@ -215,7 +217,7 @@ def _parse_options(text: str) -> tuple[dict[str, list[str] | bool], str]:
             existing = options.get(name)
             if isinstance(existing, list):
                 if name not in MULTI_OPTIONS:
-                    raise AuthorizedKeysError(f"option {name}= given twice")
+                    raise AuthorizedKeysError(f"option {name}= given twice (sshd refuses such a line too)")
                 existing.append(v)
             else:
                 options[name] = [v]
