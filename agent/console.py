@@ -335,9 +335,11 @@ class Connection:
             if transport is not None:
                 transport.close()
 
-    def exec(self, command: str, stdin: bytes = b"", timeout: float | None = None) -> ExecResult:
+    def exec(self, command: str, stdin: bytes = b"", timeout: float | None = None, what: str | None = None
+             ) -> ExecResult:
         """Run ``command``, send ``stdin`` and close it, read stdout (capped) and stderr (its end) until the
-        command ends; raises Timeout after ``timeout`` seconds (default: the command timeout)."""
+        command ends; raises Timeout after ``timeout`` seconds (default: the command timeout). ``what``
+        names the command in messages (default: the command itself)."""
         if self.client is None:
             raise ConsoleError(f"{self._where()}: not connected")
         transport = self.client.get_transport()
@@ -345,7 +347,7 @@ class Connection:
             raise Unreachable(f"{self._where()}: connection closed")
         t = self.options.timeouts
         timeout = t.command if timeout is None else timeout
-        what = command.split(" ", 1)[0] if command.startswith("/") else command
+        what = what or command
         watchdog = threading.Timer(timeout, self._expire)
         watchdog.daemon = True
         watchdog.start()
@@ -475,7 +477,7 @@ class PayloadRunner:
         marker = payload.new_marker()
         timeout = conn.options.timeouts.command
         script = payload.script(request.arguments, marker, timeout=max(1, int(timeout) - 1))
-        result = conn.exec(self.command_line(conn, request), script)
+        result = conn.exec(self.command_line(conn, request), script, what=request.line)
         noise, answer = payload.split_answer(result.stdout, marker)
         if noise.strip():
             log.info("%s: the account's shell printed %d bytes before the answer (ignored)", conn._where(), len(noise))
