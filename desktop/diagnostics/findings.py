@@ -85,15 +85,29 @@ def rule(rule_id: str, *probes: str) -> Callable[[RuleFunc], RuleFunc]:
     return register
 
 
+_BROKEN_RULE_MODULES: dict[str, str] = {}
+
+
 def rules() -> dict[str, Rule]:
-    """All registered rules, importing the rule modules the first time."""
+    """All registered rules, importing the rule modules the first time.
+
+    A rule module that fails to import (a probe module it reads needs psutil, which an agentless
+    target may lack) is logged once and skipped; the other modules' rules still run.
+    """
     for name in RULE_MODULES:
+        if name in _BROKEN_RULE_MODULES:
+            continue
         try:
             importlib.import_module(f"desktop.diagnostics.rules.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"desktop.diagnostics.rules.{name}":
-                raise
+        except Exception as exc:  # noqa: BLE001 - one broken module must not stop every report
+            _BROKEN_RULE_MODULES[name] = f"{type(exc).__name__}: {exc}"
+            log.warning("rules %s disabled: %s", name, _BROKEN_RULE_MODULES[name])
     return dict(_RULES)
+
+
+def broken_rule_modules() -> dict[str, str]:
+    """Rule modules that could not be imported, with the reason."""
+    return dict(_BROKEN_RULE_MODULES)
 
 
 def evaluate(results: Results, thresholds: Thresholds) -> list[Finding]:

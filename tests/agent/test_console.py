@@ -206,9 +206,6 @@ def test_payload_without_psutil_disables_those_probes_with_the_reason(host: Host
 
 
 @needs_system_python
-@pytest.mark.xfail(strict=True, reason="engine: findings.rules() lets a rule module's import error (psutil, through "
-                   "rules/resources.py importing probes.cpu) fail every report; the fix belongs in "
-                   "desktop/diagnostics/findings.py (skip and log the rule module, as the registry does for probes)")
 def test_payload_without_psutil_runs_the_other_probes(host: Host, tmp_path: Path) -> None:
     venv = tmp_path / "bare-venv"
     subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
