@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 import time
 from pathlib import Path
@@ -178,7 +179,11 @@ def test_values_that_are_not_secrets(text: str, expected: str) -> None:
 
 def test_key_kinds_spell_out_the_keyword_regex() -> None:
     # the quick endswith() test must accept exactly what the keyword regex accepts
-    assert all(redaction._KEY_END_RE.fullmatch(w) for w in redaction._KEY_SUFFIXES)
+    spec = re.compile(f"(?:{redaction._KEYWORDS})", re.IGNORECASE)
+    assert all(spec.fullmatch(w) for w in redaction._KEY_SUFFIXES)
+    for word in ("password", "PASSWD", "passphrase", "pwd", "secret", "tokens", "api-key", "ApiKey", "access_key",
+                 "client-key", "credentials", "authtok", "cookie", "session_id", "psk", "wep-key3", "sig"):
+        assert spec.fullmatch(word) and word.lower().endswith(redaction._KEY_SUFFIXES), word
 
 
 def test_crlf_and_blanks_around_values_are_kept() -> None:
@@ -274,18 +279,28 @@ def test_pseudonyms_are_consistent_across_text_and_data() -> None:
         "files in /home/<user-1>/.config and C:\\Users\\<user-1>\\AppData, <host-2>, <domain-1>\n"
     )
     data = r.redact_data({"host": "PC-042.corp.example", "user": "alice", "peer": "203.0.113.5",
-                          "alice": {"mail": "BOB@example.com", "dns": "8.8.8.8"}}, "probes.users.data")
+                          "by_user": {"mail": "BOB@example.com", "dns": "8.8.8.8"}}, "probes.users.data")
     assert data == {"host": "<host-1>", "user": "<user-1>", "peer": "240.0.0.5",
-                    "<user-1>": {"mail": "<email-1>", "dns": "240.0.1.8"}}
+                    "by_user": {"mail": "<email-1>", "dns": "240.0.1.8"}}
     assert {m.where for m in r.maskings if m.where.startswith("probes")} == {
-        "probes.users.data.host", "probes.users.data.user", "probes.users.data.peer", "probes.users.data.<user-1>",
-        "probes.users.data.<user-1>.mail", "probes.users.data.<user-1>.dns"}
+        "probes.users.data.host", "probes.users.data.user", "probes.users.data.peer",
+        "probes.users.data.by_user.mail", "probes.users.data.by_user.dns"}
     records = repr(r.maskings) + r.explain()
     for original in ("alice", "Alice", "pc-042", "corp.example", "203.0.113", "bob@", "Carol", "8.8.8.8"):
         assert original not in records
     # a second report starts from 1 again, and knows nothing of the first one's values
     r2 = Redactor(pseudonymize=True)
     assert r2.redact_text("from 8.8.8.8 by carol@example.org", "x") == "from 240.0.0.8 by <email-1>"
+
+
+def test_keys_are_kept_and_short_names_only_pseudonymized_as_whole_values() -> None:
+    # a container's host name "vm" must not rename the field "vm" nor touch vm.swappiness, yet the value
+    # that is the host name goes
+    r = Redactor(pseudonymize=True, usernames=["al"], hostnames=["vm"])
+    data = {"hostname": "vm", "vm": "kvm", "user": "al", "sysctl": "vm.swappiness = 60", "note": "al and vm"}
+    assert r.redact_data(data, "probes.system.data") == {
+        "hostname": "<host-1>", "vm": "kvm", "user": "<user-1>", "sysctl": "vm.swappiness = 60", "note": "al and vm"}
+    assert r.redact_data("vm", "host") == "<host-1>"
 
 
 def test_different_values_get_different_pseudonyms() -> None:
