@@ -16,8 +16,9 @@ What it allows, and nothing more:
   command of a connection asks the :class:`~agent.consent.ConsentGate` in a worker thread, never inside
   a paramiko callback, with ``consent_timeout``; the grant is checked (expiry, ``revoked()``) before
   every later command.
-* **Limits**: ``max_sessions`` connections at once (more are closed at once and audited; the count
-  includes connections still in their handshake); handshake and authentication within
+* **Limits**: ``max_sessions`` connections at once (more are closed at once and audited, a burst
+  folded into one record a second with its count, so a flood cannot rotate the history out of the
+  log; the count includes connections still in their handshake); handshake and authentication within
   ``auth_deadline`` seconds, else the connection is dropped and audited; a channel that makes no
   ``exec`` request within ``request_timeout`` is closed; ``probe``'s JSON arguments are read from stdin
   up to :data:`agent.protocol.MAX_STDIN` bytes until EOF (no EOF and no bytes within ``stdin_timeout``:
@@ -679,6 +680,11 @@ class AgentServer:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._connections: set[_Connection] = set()
+        # refusals over max_sessions: at most one record a second, with the count of those folded into it,
+        # so a flood of connections cannot rotate the real history out of the audit log
+        self._refused_folded = 0
+        self._refused_peers: set[str] = set()
+        self._last_refusal = -1.0
 
     @property
     def address(self) -> tuple[str, int]:
@@ -744,17 +750,34 @@ class AgentServer:
             else:
                 connection = None
         if connection is None:
-            peer = f"{address[0]}:{address[1]}"
-            self.audit("refuse", peer=peer, reason=f"{count} sessions already open (max_sessions)")
             try:
                 sock.close()
             except OSError:
                 pass
+            now = time.monotonic()
+            if now - self._last_refusal >= 1.0:
+                self._flush_refusals()
+                self._last_refusal = now
+                self.audit("refuse", peer=f"{address[0]}:{address[1]}",
+                           reason=f"{count} sessions already open (max_sessions)")
+            else:
+                self._refused_folded += 1
+                if len(self._refused_peers) < 20:
+                    self._refused_peers.add(str(address[0]))
             return
+        self._flush_refusals()
         connection.audit("connect")
         thread = threading.Thread(target=connection.run, name=f"deskline-agent-{connection.id}", daemon=True)
         connection.thread = thread
         thread.start()
+
+    def _flush_refusals(self) -> None:
+        """One record for the refusals folded since the last one (accept thread, or stop())."""
+        if self._refused_folded:
+            self.audit("refuse", peers=sorted(self._refused_peers), count=self._refused_folded,
+                       reason=f"{self._refused_folded} more connections refused: max_sessions sessions were open")
+            self._refused_folded = 0
+            self._refused_peers.clear()
 
     def _release(self, connection: _Connection) -> None:
         with self._lock:
@@ -786,6 +809,7 @@ class AgentServer:
         for connection in connections:
             if connection.thread is not None:
                 connection.thread.join(max(0.0, end - time.monotonic()))
+        self._flush_refusals()
         self.audit("stop")
 
 
@@ -846,6 +870,10 @@ def run_serve(*, listen: str | None = None, authorized_keys: str | None = None, 
     except DesklineError as exc:
         _say(f"deskline-agent: {exc}")
         return 2
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="deskline-agent: %(levelname)s: %(name)s: %(message)s")
+    # paramiko logs every hostile client's failure with a traceback; the audit log already records each
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     fallback = gate_factory() if gate_factory is not None else DenyAll()
     fingerprints = [*settings["agent.unattended"], *unattended]
     gate: ConsentGate = UnattendedPolicy(fingerprints, fallback) if fingerprints else fallback
