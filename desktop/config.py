@@ -103,6 +103,23 @@ SCHEMA: tuple[Setting, ...] = (
        choices=("local", "django-helpdesk", "redmine", "rt", "zammad", "glpi", "jira", "email", "webhook")),
     _s("helpdesk.url", str, "", "Helpdesk address",
        "Base URL of the organisation's helpdesk; the network probe checks it can be reached."),
+    _s("helpdesk.reporter_name", str, "", "Your name",
+       "The name reports are filed under. Empty: the name you log in with."),
+    _s("helpdesk.reporter_email", str, "", "Your e-mail address",
+       "The address the helpdesk answers to (helpdesks that file tickets by e-mail address need it)."),
+    # -- the outbox: every report is saved here before it is sent, and retried until it arrives
+    _s("outbox.path", str, "", "Outbox folder",
+       "Folder holding the outbox database and the reports' files. Empty: 'outbox' in Deskline's data "
+       "folder."),
+    _s("outbox.retry_base", float, 10.0, "First retry delay",
+       "Seconds before a report that could not be sent is tried again; each further failure doubles "
+       "the delay (a random part of it, to spread retries), up to outbox.retry_cap. A server's "
+       "Retry-After is always honoured.", minimum=0.01, maximum=3600),
+    _s("outbox.retry_cap", float, 900.0, "Longest retry delay",
+       "The retry delay never grows past this many seconds.", minimum=1, maximum=86400),
+    _s("outbox.send_timeout", float, 30.0, "Send-now time limit",
+       "Seconds 'deskline report' spends sending a new report right away before leaving it queued "
+       "for later (each request also has its own timeout).", minimum=1, maximum=600),
     # -- what the probes collect
     _s("probes.timeout", float, 5.0, "Probe timeout",
        "Seconds any one probe may take before it is recorded as timed out.", minimum=0.1, maximum=300),
