@@ -107,6 +107,32 @@ SCHEMA: tuple[Setting, ...] = (
        "The name reports are filed under. Empty: the name you log in with."),
     _s("helpdesk.reporter_email", str, "", "Your e-mail address",
        "The address the helpdesk answers to (helpdesks that file tickets by e-mail address need it)."),
+    _s("helpdesk.queue", str, "", "Queue",
+       "Where new tickets go on the helpdesk: for django-helpdesk the queue's number (its id, shown in "
+       "the address of the queue's page in the admin)."),
+    _s("helpdesk.token", str, "", "Helpdesk credential",
+       "Where the API token (or, with helpdesk.username, the password) is kept: env:NAME for an "
+       "environment variable or keyring:SERVICE/USER for the OS keyring. Never the secret itself."),
+    _s("helpdesk.username", str, "", "Helpdesk user name",
+       "Account to log in as with a password (basic authentication). Empty: helpdesk.token is an API token."),
+    _s("helpdesk.timeout", float, 20.0, "Helpdesk timeout",
+       "Seconds to wait for the helpdesk to connect and for each answer; then the report is retried later.",
+       minimum=1, maximum=600),
+    _s("helpdesk.verify_tls", bool, True, "Check the helpdesk's certificate",
+       "Refuse a helpdesk whose TLS certificate is not trusted. Turn off only for a test server."),
+    _s("helpdesk.ca_bundle", str, "", "Extra trusted certificates",
+       "PEM file of the certificate authorities that signed the helpdesk's certificate, when they are not "
+       "the system's (an organisation's own CA). Empty: the system's."),
+    _s("helpdesk.proxy", str, "", "Proxy",
+       "Proxy for the helpdesk's address, http://HOST:PORT. Empty: the system's proxy settings."),
+    _s("helpdesk.attachment_extensions", list, [], "File types the helpdesk accepts",
+       "File name endings (.json, .zip, ...) the helpdesk takes as attachments; others are refused before "
+       "sending. Empty: the helpdesk's stock list (django-helpdesk 2.6: .txt .asc .pdf .doc .docx .odt "
+       ".jpg .png .eml; its administrator can add more with HELPDESK_VALID_EXTENSIONS)."),
+    _s("helpdesk.max_upload_mb", float, 0.0, "Largest upload",
+       "MiB the helpdesk (or the web server in front of it) accepts in one request; larger attachments are "
+       "sent in parts or, a single file over it, refused. 0: the connector's default (django-helpdesk: 10).",
+       minimum=0, maximum=4096),
     # -- the outbox: every report is saved here before it is sent, and retried until it arrives
     _s("outbox.path", str, "", "Outbox folder",
        "Folder holding the outbox database and the reports' files. Empty: 'outbox' in Deskline's data "
