@@ -101,7 +101,9 @@ class Agents:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.ports: list[int] = []
         (folder / "authorized_keys").write_text(engineer.public_line + "\n")
-        (folder / "deskline.toml").write_text("")
+        # Sequential connections come faster than the agent frees a closed connection's slot (its loop
+        # polls every 0.2 s), so the default max_sessions of 8 would refuse some of the timed runs.
+        (folder / "deskline.toml").write_text("[agent]\nmax_sessions = 64\n")
         self.known_hosts = folder / "known_hosts"
 
     def start(self, count: int) -> None:
