@@ -38,12 +38,20 @@ def _probe_settings(settings: Mapping[str, Any] | None, arguments: Mapping[str, 
     return merged
 
 
+def _refuse_disabled(names: list[str], disabled: set[str]) -> None:
+    """IT may switch probes off (probes.disabled): asking for one by name is refused, not ignored."""
+    refused = [n for n in names if n in disabled]
+    if refused:
+        raise ProtocolError(f"probe {refused[0]!r} is disabled on this machine", Exit.NOT_ALLOWED)
+
+
 def execute(
     command: Command,
     *,
     probe_settings: Mapping[str, Any] | None = None,
     thresholds: Mapping[str, Any] | None = None,
     pseudonymize: bool = False,
+    keep_private_ips: bool = True,
 ) -> dict[str, Any]:
     """The answer document of ``command``; failures become refusals, never exceptions."""
     start = time.perf_counter()
@@ -55,12 +63,15 @@ def execute(
             return answer("probes", probe_table())
         if command.name in ("probe", "report", "check"):
             names = list(command.probes) if command.name == "probe" else []
-            selected = registry.select(names)
+            disabled = set((probe_settings or {}).get("disabled", ()))
+            _refuse_disabled(names, disabled)
+            selected = tuple(p for p in registry.select(names) if p.name not in disabled)
             rep = report.build(
                 selected,
                 probe_settings=_probe_settings(probe_settings, command.arguments),
                 thresholds=thresholds,
                 pseudonymize=pseudonymize,
+                keep_private_ips=keep_private_ips,
                 collector="agent",
             )
             if command.name == "check":
@@ -74,8 +85,9 @@ def execute(
             if command.since_seconds is not None:
                 settings["logs.window_hours"] = command.since_seconds / 3600
             settings["logs.source"] = command.source
+            _refuse_disabled(["logs"], set(settings.get("disabled", ())))
             rep = report.build(registry.select(["logs"]), probe_settings=settings, thresholds=thresholds,
-                               pseudonymize=pseudonymize, collector="agent")
+                               pseudonymize=pseudonymize, keep_private_ips=keep_private_ips, collector="agent")
             return answer("logs", rep.document["probes"]["logs"])
     except ProtocolError as exc:
         return refusal(command.name, exc.exit, str(exc))

@@ -143,10 +143,10 @@ def build(
     outcomes = run_probes(selected, ctx, progress)
     t1 = time.perf_counter()
     results = {o.name: o.result for o in outcomes if o.ok}
-    if thresholds is None:
-        from desktop.config import Settings  # the defaults of the settings schema
+    from desktop.config import Settings  # the defaults of the settings schema
 
-        thresholds = Settings().section("thresholds")
+    # a partial mapping (a caller that sets one threshold) is completed with the defaults
+    thresholds = {**Settings().section("thresholds"), **(thresholds or {})}
     found = findings_mod.evaluate(results, thresholds)
     t2 = time.perf_counter()
     return assemble(
