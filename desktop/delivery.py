@@ -1,0 +1,524 @@
+"""Delivery: a report and the user's words become an outbox entry; the sender takes entries to the helpdesk.
+
+The sender's rules (the connector raises, the sender decides, from the error's class alone):
+
+* the ticket first, with the words, findings and summary (``Submission.body()``), committed as ``sent``
+  before any attachment; then the attachments one by one, each recorded when done, so an upload
+  interrupted by a crash or a lost link resumes with the next file;
+* never a second ticket: ``sending`` and an attempt count are committed before ``create``; whenever an
+  earlier create may have reached the server (the process died while ``sending``, a request timed out
+  or the connection broke after it was made), ``find(submission_id)`` comes first and a found ticket
+  is adopted;
+* :class:`TransientError`: retry after an exponential backoff with full jitter
+  (``uniform(0, min(cap, base * 2 ** (failures - 1)))``), never sooner than the server's Retry-After;
+* :class:`PermanentError`: the report is ``failed`` with the reason in the user's words; kept and
+  retryable by hand (``deskline outbox retry``);
+* :class:`ConfigurationError`: the report stays ``queued`` (the settings are wrong, not the report);
+  the problem, naming the setting, is recorded once for the backend and sending to it pauses until the
+  settings change, the user retries, or ``outbox.retry_cap`` passes (a credential kept outside the
+  settings, in the keyring or the environment, may have been fixed meanwhile);
+* a file larger than the backend accepts (:class:`ConnectorInfo` limits) or of a type it refuses is
+  not sent: it is recorded on the entry and noted on the ticket by a comment, never dropped silently.
+
+Priority comes from impact and urgency by the ITIL matrix (:data:`PRIORITY_MATRIX`)::
+
+                    urgency: high     medium    low
+    impact high              urgent   high      normal
+           medium            high     normal    low
+           low               normal   low       low
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from desktop.connectors.base import (
+    AttachmentFile,
+    ConfigurationError,
+    Connector,
+    ConnectorInfo,
+    DeliveryError,
+    PermanentError,
+    Reply,
+    TicketRef,
+    TransientError,
+)
+from desktop.outbox import Entry, Outbox, OutboxError, Part, PartUnreadable, default_folder, make_owner
+
+if TYPE_CHECKING:
+    from desktop.config import Settings
+    from desktop.diagnostics.report import Report
+
+log = logging.getLogger("deskline.outbox")
+
+LEVELS = ("low", "medium", "high")
+#: (impact, urgency) -> priority, the ITIL 3x3 matrix folded onto Deskline's four priorities:
+#: ITIL 1 critical -> urgent, 2 high -> high, 3 medium -> normal, 4 low and 5 planning -> low.
+PRIORITY_MATRIX: dict[tuple[str, str], str] = {
+    ("high", "high"): "urgent", ("high", "medium"): "high", ("high", "low"): "normal",
+    ("medium", "high"): "high", ("medium", "medium"): "normal", ("medium", "low"): "low",
+    ("low", "high"): "normal", ("low", "medium"): "low", ("low", "low"): "low",
+}
+#: A Retry-After longer than this (seconds) is taken as this: a broken header must not park a report for years.
+MAX_RETRY_AFTER = 24 * 3600.0
+MAX_TITLE = 255
+
+
+def priority_for(impact: str, urgency: str) -> str:
+    """The priority of a report of this impact and urgency (each low, medium or high)."""
+    try:
+        return PRIORITY_MATRIX[(impact, urgency)]
+    except KeyError:
+        raise ValueError(f"impact and urgency are low, medium or high, not {impact!r} and {urgency!r}") from None
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """A digest of the ``helpdesk.*`` settings (references, never secrets): a change un-pauses the sender."""
+    section = settings.section("helpdesk")
+    return hashlib.sha256(json.dumps(section, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def open_outbox(settings: Settings, **kwargs: Any) -> Outbox:
+    """The outbox the settings name (``outbox.path``, else the user's data folder)."""
+    return Outbox(default_folder(settings), **kwargs)
+
+
+def file_report(
+    outbox: Outbox,
+    report: Report,
+    *,
+    title: str,
+    description: str,
+    category: str = "",
+    impact: str = "medium",
+    urgency: str = "medium",
+    reporter_name: str = "",
+    reporter_email: str = "",
+) -> Entry:
+    """Save the report and the user's words in the outbox (before any network call); the new entry."""
+    from desktop.diagnostics.render import to_markdown
+
+    title = " ".join(title.split())
+    if not title:
+        raise ValueError("a report needs a title")
+    if len(title) > MAX_TITLE:
+        raise ValueError(f"the title is {len(title)} characters long; at most {MAX_TITLE} fit a ticket")
+    if not reporter_name:
+        try:
+            reporter_name = getpass.getuser()
+        except (KeyError, OSError):
+            reporter_name = ""
+    return outbox.enqueue(
+        document=report.document, title=title, description=description, summary=to_markdown(report.document),
+        attachments=report.attachments, category=category, impact=impact, urgency=urgency,
+        priority=priority_for(impact, urgency), reporter_name=reporter_name, reporter_email=reporter_email,
+    )
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random,
+                  retry_after: float | None = None) -> float:
+    """Seconds to wait after the ``failures``-th failure in a row: full jitter, at least ``retry_after``."""
+    ceiling = min(cap, base * 2.0 ** min(max(failures - 1, 0), 60))
+    delay = rng.uniform(0.0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(max(retry_after, 0.0), MAX_RETRY_AFTER))
+    return delay
+
+
+_NOT_SENT_NAMES = {"NewConnectionError", "ConnectTimeoutError", "ConnectTimeout", "NameResolutionError",
+                   "SMTPConnectError"}
+
+
+def may_have_reached_server(exc: BaseException) -> bool:
+    """False only when the error shows the request never left (refused connection, failed DNS lookup,
+    connect timeout); anything else may have been received and acted on by the server."""
+    stack: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ConnectionRefusedError | socket.gaierror) or type(e).__name__ in _NOT_SENT_NAMES:
+            return False
+        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args):
+            if isinstance(nxt, BaseException):
+                stack.append(nxt)
+    return True
+
+
+def _extension(name: str) -> str:
+    return name.rpartition(".")[2].lower() if "." in name else ""
+
+
+def limit_problem(info: ConnectorInfo, name: str, size: int, sent_total: int) -> str:
+    """Why the backend will not take this file (its size or type), in words; empty when it will."""
+    from desktop.diagnostics.findings import human_bytes
+
+    allowed = {e.lower().lstrip(".") for e in info.allowed_extensions}
+    if allowed and _extension(name) not in allowed:
+        return (f"this helpdesk does not accept files of this type (it takes "
+                f"{', '.join(sorted(allowed))})")
+    if info.max_attachment_bytes is not None and size > info.max_attachment_bytes:
+        return (f"{human_bytes(size)} is more than the {human_bytes(info.max_attachment_bytes)} this helpdesk "
+                "accepts per file")
+    if info.max_total_bytes is not None and sent_total + size > info.max_total_bytes:
+        return (f"with it the ticket's files would take {human_bytes(sent_total + size)}, more than the "
+                f"{human_bytes(info.max_total_bytes)} this helpdesk accepts per ticket")
+    return ""
+
+
+def refusal_note(entry: Entry, parts: Sequence[Part]) -> str:
+    """The comment that tells the helpdesk which files did not come, and where they are."""
+    lines = ["Deskline could not attach these files to this ticket:"]
+    lines += [f"- {p.name}: {p.reason}" for p in parts]
+    lines += ["", f"They are kept on the user's computer with the report {entry.incident}; the user can hand "
+              f"them over as one file made with: deskline outbox export {entry.incident} -o {entry.incident}.zip"]
+    return "\n".join(lines)
+
+
+@dataclass
+class RunResult:
+    """What one run of the sender did (incident numbers) and the problems it met."""
+
+    sent: list[str] = field(default_factory=list)  # ticket created in this run
+    completed: list[str] = field(default_factory=list)  # nothing left to send for it
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)  # left queued: a settings problem pauses its backend
+    problems: list[str] = field(default_factory=list)  # settings problems met (each once)
+    errors: dict[str, str] = field(default_factory=dict)  # incident -> last error
+
+
+class Sender:
+    """Takes due entries from the outbox to their backend's connector, one at a time.
+
+    ``connector_for(backend)`` builds a connector (raising ConfigurationError when the settings are
+    wrong); ``backend`` is where new tickets go (``helpdesk.backend``); ``fingerprint`` identifies the
+    settings (a recorded settings problem is forgotten when it changes). ``rng`` and the outbox's
+    clock make the backoff schedule testable.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        connector_for: Callable[[str], Connector],
+        *,
+        backend: str,
+        fingerprint: str = "",
+        retry_base: float = 10.0,
+        retry_cap: float = 900.0,
+        rng: random.Random | None = None,
+        owner: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.outbox = outbox
+        self.connector_for = connector_for
+        self.backend = backend
+        self.fingerprint = fingerprint
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.rng = rng or random.Random()
+        self.owner = owner or make_owner()
+        self.monotonic = monotonic
+        self._connectors: dict[str, Connector] = {}
+        self._paused: set[str] = set()
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_settings(cls, outbox: Outbox, settings: Settings, **kwargs: Any) -> Sender:
+        from desktop.connectors import registry
+
+        def factory(backend: str) -> Connector:
+            return registry.from_settings(settings, backend)
+
+        return cls(outbox, factory, backend=settings["helpdesk.backend"], fingerprint=settings_fingerprint(settings),
+                   retry_base=settings["outbox.retry_base"], retry_cap=settings["outbox.retry_cap"], **kwargs)
+
+    def close(self) -> None:
+        for c in self._connectors.values():
+            try:
+                c.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the result; the connector is done with
+                log.debug("closing the %s connector failed", c.info.name, exc_info=True)
+        self._connectors.clear()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        """Ask a waiting :meth:`run` to return (from another thread)."""
+        self._stop.set()
+
+    def connector(self, backend: str) -> Connector:
+        if backend not in self._connectors:
+            self._connectors[backend] = self.connector_for(backend)
+        return self._connectors[backend]
+
+    def delay(self, failures: int, retry_after: float | None = None) -> float:
+        return backoff_delay(failures, self.retry_base, self.retry_cap, self.rng, retry_after)
+
+    # ------------------------------------------------------------------------------------ the loop
+
+    def run(self, *, deadline: float | None = None, number: int | None = None, wait: bool = False) -> RunResult:
+        """Send due entries until none is due (or, with ``wait``, until ``deadline``); ``number``: only
+        that entry, once, whether due or not. ``deadline`` is on the ``monotonic`` clock."""
+        result = RunResult()
+        self._paused = set(self.outbox.paused_backends(self.fingerprint))
+        for p in self.outbox.problems():
+            if p.backend in self._paused:
+                result.problems.append(p.message)
+        while not self._stop.is_set():
+            if deadline is not None and self.monotonic() >= deadline:
+                break
+            entry = self.outbox.claim(self.owner, skip_backends=sorted(self._paused), current_backend=self.backend,
+                                      number=number)
+            if entry is None:
+                if number is not None and self.backend in self._paused:
+                    result.paused.append(self.outbox.get(number).incident)
+                if number is not None or not wait:
+                    break
+                due = self.outbox.next_due()
+                pause = 60.0 if due is None else max(0.05, due - self.outbox.clock())
+                if deadline is not None:
+                    pause = min(pause, max(0.0, deadline - self.monotonic()))
+                self._stop.wait(pause)
+                continue
+            try:
+                self._work(entry, deadline, result)
+            finally:
+                self.outbox.release(entry.id, self.owner)
+            if number is not None:
+                break
+        return result
+
+    def _work(self, entry: Entry, deadline: float | None, result: RunResult) -> None:
+        backend = entry.backend if entry.state == "sent" else self.backend
+        try:
+            connector = self.connector(backend)
+        except ConfigurationError as exc:
+            self._configuration_problem(entry, backend, exc, result)
+            return
+        except Exception as exc:  # noqa: BLE001 - a connector that cannot start is a settings matter; keep the report
+            log.debug("the %s connector failed to start", backend, exc_info=True)
+            self._configuration_problem(
+                entry, backend, ConfigurationError(f"the {backend!r} connector could not start: {exc}",
+                                                   "helpdesk.backend"), result)
+            return
+        if entry.state in ("queued", "sending"):
+            if not self._create(entry, connector, backend, result):
+                return
+            entry = self.outbox.get(entry.id)
+        self._attachments(entry, connector, deadline, result)
+
+    def _configuration_problem(self, entry: Entry, backend: str, exc: ConfigurationError, result: RunResult,
+                               *, during_create: bool = False, was_uncertain: bool = False) -> None:
+        message = str(exc)
+        new = self.outbox.record_problem(backend, exc.setting, message, self.fingerprint,
+                                         self.outbox.clock() + self.retry_cap)
+        if new:
+            log.info("sending to %s is paused until the settings change: %s (setting %s)", backend, message,
+                     exc.setting)
+        if message not in result.problems:
+            result.problems.append(message)
+        self._paused.add(backend)
+        if during_create:
+            self.outbox.mark_retry(entry.id, self.owner, error=message, delay=0.0, uncertain=was_uncertain,
+                                   count_failure=False)
+        result.paused.append(entry.incident)
+        result.errors[entry.incident] = message
+
+    def _retry_later(self, entry: Entry, exc: BaseException, result: RunResult, *, uncertain: bool | None) -> None:
+        retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+        wait = self.delay(entry.failures + 1, retry_after)
+        log.info("%s: will try again in %.1f s: %s", entry.incident, wait, exc)
+        self.outbox.mark_retry(entry.id, self.owner, error=str(exc), delay=wait, uncertain=uncertain)
+        result.retrying.append(entry.incident)
+        result.errors[entry.incident] = str(exc)
+
+    def _create(self, entry: Entry, connector: Connector, backend: str, result: RunResult) -> bool:
+        """Create (or adopt) the ticket; True when the entry is now ``sent``."""
+        for part in entry.pending_parts:
+            try:
+                self.outbox.check_part(part)
+            except PartUnreadable as exc:
+                self.outbox.mark_failed(entry.id, self.owner, str(exc))
+                result.failed.append(entry.incident)
+                result.errors[entry.incident] = str(exc)
+                return False
+        was_uncertain = entry.uncertain or entry.state == "sending"
+        began = False
+        try:
+            ref = connector.find(entry.submission_id) if was_uncertain else None
+            if ref is not None:
+                log.info("%s: adopting ticket %s, created by an earlier attempt", entry.incident, ref.ticket_id)
+            else:
+                self.outbox.begin_create(entry.id, self.owner)
+                began = True
+                ref = connector.create(entry.submission())
+        except ConfigurationError as exc:
+            self._configuration_problem(entry, backend, exc, result, during_create=True, was_uncertain=was_uncertain)
+            return False
+        except PermanentError as exc:
+            log.info("%s: the helpdesk refused the report: %s", entry.incident, exc)
+            self.outbox.mark_failed(entry.id, self.owner, str(exc), uncertain=was_uncertain)
+            result.failed.append(entry.incident)
+            result.errors[entry.incident] = str(exc)
+            return False
+        except (TransientError, DeliveryError) as exc:
+            self._retry_later(entry, exc, result, uncertain=was_uncertain or (began and may_have_reached_server(exc)))
+            return False
+        except OutboxError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the report or stop the queue
+            log.exception("%s: the %s connector failed unexpectedly", entry.incident, backend)
+            self._retry_later(entry, exc, result, uncertain=True)
+            return False
+        self.outbox.mark_sent(entry.id, self.owner, TicketRef(backend, ref.ticket_id, ref.url))
+        log.info("%s: ticket %s created on %s", entry.incident, ref.ticket_id, backend)
+        result.sent.append(entry.incident)
+        return True
+
+    def _attachments(self, entry: Entry, connector: Connector, deadline: float | None, result: RunResult) -> None:
+        ref = entry.ticket()
+        assert ref is not None  # noqa: S101 - only sent entries get here
+        sent_total = sum(p.size for p in entry.parts if p.state == "done")
+        for part in entry.pending_parts:
+            if deadline is not None and self.monotonic() >= deadline:
+                return
+            try:
+                data = (self.outbox.make_report_bundle(entry.id) if part.kind == "report"
+                        else self.outbox.read_part(entry, part))
+            except PartUnreadable as exc:
+                self.outbox.mark_part(entry.id, self.owner, part.seq, "failed", str(exc))
+                result.errors[entry.incident] = str(exc)
+                continue
+            problem = limit_problem(connector.info, part.name, len(data), sent_total)
+            if problem:
+                log.info("%s: %s not sent: %s", entry.incident, part.name, problem)
+                self.outbox.mark_part(entry.id, self.owner, part.seq, "refused", problem, size=len(data))
+                continue
+            try:
+                connector.attach(ref, [AttachmentFile(part.name, part.media_type, data)])
+            except ConfigurationError as exc:
+                self._configuration_problem(entry, ref.backend, exc, result)
+                return
+            except PermanentError as exc:
+                self.outbox.mark_part(entry.id, self.owner, part.seq, "refused", str(exc), size=len(data))
+                continue
+            except (TransientError, DeliveryError) as exc:
+                self._retry_later(entry, exc, result, uncertain=None)
+                return
+            except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the file or stop the queue
+                log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
+                self._retry_later(entry, exc, result, uncertain=None)
+                return
+            self.outbox.mark_part(entry.id, self.owner, part.seq, "done", size=len(data))
+            sent_total += len(data)
+            self.outbox.renew(entry.id, self.owner)
+        entry = self.outbox.get(entry.id)
+        unnoted = entry.unnoted_parts
+        if unnoted:
+            try:
+                connector.comment(ref, refusal_note(entry, unnoted))
+            except ConfigurationError as exc:
+                self._configuration_problem(entry, ref.backend, exc, result)
+                return
+            except PermanentError as exc:
+                log.info("%s: the note about files not attached was refused: %s", entry.incident, exc)
+            except (TransientError, DeliveryError) as exc:
+                self._retry_later(entry, exc, result, uncertain=None)
+                return
+            except Exception as exc:  # noqa: BLE001 - a connector bug must not stop the queue
+                log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
+                self._retry_later(entry, exc, result, uncertain=None)
+                return
+            self.outbox.mark_noted(entry.id, self.owner, [p.seq for p in unnoted])
+        result.completed.append(entry.incident)
+
+
+# ------------------------------------------------------------------------------------ ticket status
+
+@dataclass
+class RefreshResult:
+    """What ``tickets --refresh`` learnt: new replies per incident, and errors per incident."""
+
+    checked: int = 0
+    changed: list[str] = field(default_factory=list)
+    replies: dict[str, list[Reply]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    unreachable: str = ""  # the first transient error: the rest were not tried
+
+
+def refresh_tickets(outbox: Outbox, connector: Connector, backend: str, *, deadline: float | None = None,
+                    monotonic: Callable[[], float] = time.monotonic) -> RefreshResult:
+    """Poll the status and public replies of the user's open tickets on ``backend`` (with the stored etag)."""
+    result = RefreshResult()
+    for entry in outbox.entries(states=("sent",)):
+        if entry.backend != backend or entry.status_state == "closed":
+            continue
+        if deadline is not None and monotonic() >= deadline:
+            result.unreachable = result.unreachable or "the time for checking ran out"
+            break
+        ref = entry.ticket()
+        if ref is None:
+            continue
+        try:
+            status = connector.status(ref, entry.status_etag)
+        except TransientError as exc:
+            result.unreachable = str(exc)
+            break
+        except DeliveryError as exc:
+            result.errors[entry.incident] = str(exc)
+            continue
+        result.checked += 1
+        new = outbox.update_status(entry.id, status)
+        if status is not None:
+            result.changed.append(entry.incident)
+        if new:
+            result.replies[entry.incident] = new
+    return result
+
+
+def note_of(entry: Entry) -> str:
+    """Where a report is, in one line for the user (the CLI and the app's list say the same)."""
+    if entry.state == "failed":
+        return f"not sent: {entry.failed_reason}"
+    if entry.state in ("queued", "sending"):
+        return f"waiting: {entry.last_error}" if entry.last_error else "waiting to be sent"
+    ticket = ticket_label(entry)
+    tail = f" {entry.ticket_url}" if entry.ticket_url else ""
+    return f"{ticket}{tail}"
+
+
+def ticket_label(entry: Entry) -> str:
+    if entry.backend == "local":
+        return "in the local store"
+    return f"ticket #{entry.ticket_id}" if entry.ticket_id.isdigit() else f"ticket {entry.ticket_id}"
+
+
+def send_entry_now(sender: Sender, entry: Entry, timeout: float) -> Entry:
+    """One bounded attempt at sending a new entry (the ticket, then its files while time remains)."""
+    deadline = sender.monotonic() + timeout
+    sender.run(number=entry.id, deadline=deadline)
+    return sender.outbox.get(entry.id)
+
+
+__all__ = [
+    "LEVELS", "PRIORITY_MATRIX", "RefreshResult", "RunResult", "Sender", "backoff_delay", "file_report",
+    "limit_problem", "may_have_reached_server", "note_of", "open_outbox", "priority_for", "refresh_tickets",
+    "refusal_note", "send_entry_now", "settings_fingerprint", "ticket_label",
+]
