@@ -109,7 +109,8 @@ SCHEMA: tuple[Setting, ...] = (
        "The address the helpdesk answers to (helpdesks that file tickets by e-mail address need it)."),
     _s("helpdesk.queue", str, "", "Queue",
        "Where new tickets go on the helpdesk: for django-helpdesk the queue's number (its id, shown in "
-       "the address of the queue's page in the admin)."),
+       "the address of the queue's page in the admin); for Redmine the project's identifier (as in "
+       "/projects/IDENTIFIER), of a project the account may add issues to."),
     _s("helpdesk.token", str, "", "Helpdesk credential",
        "Where the API token (or, with helpdesk.username, the password) is kept: env:NAME for an "
        "environment variable or keyring:SERVICE/USER for the OS keyring. Never the secret itself."),
@@ -128,11 +129,15 @@ SCHEMA: tuple[Setting, ...] = (
     _s("helpdesk.attachment_extensions", list, [], "File types the helpdesk accepts",
        "File name endings (.json, .zip, ...) the helpdesk takes as attachments; others are refused before "
        "sending. Empty: the helpdesk's stock list (django-helpdesk 2.6: .txt .asc .pdf .doc .docx .odt "
-       ".jpg .png .eml; its administrator can add more with HELPDESK_VALID_EXTENSIONS)."),
+       ".jpg .png .eml; its administrator can add more with HELPDESK_VALID_EXTENSIONS; Redmine: any)."),
     _s("helpdesk.max_upload_mb", float, 0.0, "Largest upload",
        "MiB the helpdesk (or the web server in front of it) accepts in one request; larger attachments are "
-       "sent in parts or, a single file over it, refused. 0: the connector's default (django-helpdesk: 10).",
+       "sent in parts or, a single file over it, refused. 0: the connector's default (django-helpdesk: 10; "
+       "Redmine: 5, its stock 'Maximum attachment size' under Administration > Settings > Files).",
        minimum=0, maximum=4096),
+    _s("helpdesk.tracker", str, "", "Tracker",
+       "Redmine: the tracker new issues get, by name (Bug, Feature, Support, ...). Empty: the project's "
+       "first tracker, as Redmine chooses."),
     # -- the outbox: every report is saved here before it is sent, and retried until it arrives
     _s("outbox.path", str, "", "Outbox folder",
        "Folder holding the outbox database and the reports' files. Empty: 'outbox' in Deskline's data "
