@@ -33,7 +33,7 @@ BACKENDS: dict[str, str] = {
     "zammad": "desktop.connectors.zammad",
     "glpi": "desktop.connectors.glpi",
     "jira": "desktop.connectors.jira",
-    "email": "desktop.connectors.email",
+    "email": "desktop.connectors.smtp",  # not "email": that would shadow the standard library package
     "webhook": "desktop.connectors.webhook",
 }
 
