@@ -24,11 +24,13 @@ How the interface maps onto Redmine:
   description, and the subject is the user's, so the marker lives in the description.
 * ``rate``: Redmine has no place for a rating: a comment (the interface's default).
 
-Redmine does not publish its attachment size limit (Administration > Settings > Files) over the API;
-``helpdesk.max_attachment_mb`` says it (Redmine's default is 5 MB), files over it are refused before
-any byte is sent, and the server's own "exceeds the maximum allowed file size" (422) is a permanent
-error too. The first call checks the address and the API key with ``GET /users/current.json`` and the
-project with ``GET /projects/ID.json``, so a wrong URL, key or project is reported as that setting.
+Redmine does not publish its attachment size limit (Administration > Settings > Files) nor its allowed
+file types over the API; ``helpdesk.max_upload_mb`` (0: Redmine's default, 5 MB) and
+``helpdesk.attachment_extensions`` (empty: any, Redmine's default) say them, files outside them are
+refused before any byte is sent, and the server's own refusal (422, "exceeds the maximum allowed file
+size", "extension ... is not allowed") is a permanent error too. The first call checks the address
+and the API key with ``GET /users/current.json`` and the project with ``GET /projects/ID.json``, so a
+wrong URL, key or project is reported as that setting.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from urllib.parse import quote
 
 import requests
 
-from desktop import credentials
+from desktop.connectors._common import http_options, secret, setting
 from desktop.connectors.base import (
     AttachmentFile,
     ConfigurationError,
@@ -54,6 +56,7 @@ from desktop.connectors.base import (
     Submission,
     TicketRef,
     TicketStatus,
+    TransientError,
     submission_marker,
 )
 from desktop.connectors.http import HttpOptions, call, make_session
@@ -98,6 +101,7 @@ class RedmineOptions:
     project: str  # the project's identifier ("helpdesk") or its numeric id
     tracker: str = ""  # the tracker's name ("Support"); empty: the project's default
     max_attachment_bytes: int | None = DEFAULT_MAX_ATTACHMENT_BYTES  # None: do not check before sending
+    allowed_extensions: tuple[str, ...] = ()  # "json", "log", ...; empty: any (Redmine's stock setting)
 
 
 @dataclass(frozen=True)
@@ -155,8 +159,9 @@ class RedmineConnector(Connector):
         self._me: int | None = None
         self._project: _Project | None = None
         self._priorities: list[tuple[int, str, bool]] | None = None
+        self._extensions = tuple(e.strip().lower().lstrip(".") for e in options.allowed_extensions if e.strip())
         self.info = ConnectorInfo(name="Redmine", max_attachment_bytes=options.max_attachment_bytes,
-                                  extra={"project": options.project.strip()})
+                                  allowed_extensions=self._extensions, extra={"project": options.project.strip()})
 
     # -- the interface
 
@@ -183,7 +188,8 @@ class RedmineConnector(Connector):
         response = self._call("POST", "/issues.json", what, ok=(201, 422), json={"issue": issue})
         if response.status_code == 422:
             raise self._unprocessable(response, what)
-        ticket_id = _json(response, what).get("issue", {}).get("id")
+        issue_back = _json(response, what).get("issue")
+        ticket_id = issue_back.get("id") if isinstance(issue_back, dict) else None
         if not isinstance(ticket_id, int):
             raise PermanentError(f"the helpdesk did not say which issue it created while {what}")
         log.info("redmine: issue #%s created for submission %s", ticket_id, submission.submission_id)
@@ -278,7 +284,10 @@ class RedmineConnector(Connector):
         if self._me is None:
             what = "checking the Redmine account"
             response = self._call("GET", "/users/current.json", what, ok=(200, 404))
-            user = _json(response, what).get("user") if response.status_code == 200 else None
+            try:
+                user = _json(response, what).get("user") if response.status_code == 200 else None
+            except TransientError:
+                user = None
             if not isinstance(user, dict) or not isinstance(user.get("id"), int):
                 raise ConfigurationError(
                     f"{self._base} does not answer as Redmine's REST API does (no /users/current.json): "
@@ -320,12 +329,18 @@ class RedmineConnector(Connector):
         return self._priorities
 
     def _check_sizes(self, files: Iterable[AttachmentFile]) -> None:
+        """Refuse, before anything is sent, a file of a type or size the helpdesk does not take."""
         limit = self.options.max_attachment_bytes
         for f in files:
+            ext = f.name.rpartition(".")[2].lower() if "." in f.name else ""
+            if self._extensions and ext not in self._extensions:
+                raise PermanentError(
+                    f"the helpdesk does not take {'.' + ext if ext else 'extension-less'} files ({f.name!r}); it "
+                    f"takes {', '.join('.' + e for e in self._extensions)} (helpdesk.attachment_extensions)")
             if limit is not None and f.size > limit:
                 raise PermanentError(
                     f"the file {f.name!r} ({_mb(f.size)}) is larger than the helpdesk accepts ({_mb(limit)} "
-                    "per file): leave it out or make it smaller")
+                    "per file, helpdesk.max_upload_mb): leave it out or make it smaller")
 
     def _upload(self, f: AttachmentFile) -> dict[str, str]:
         name = sanitize_filename(f.name)
@@ -335,7 +350,8 @@ class RedmineConnector(Connector):
                               headers={"Content-Type": "application/octet-stream"})
         if response.status_code == 422:
             raise self._unprocessable(response, what, f)
-        token = _json(response, what).get("upload", {}).get("token")
+        upload = _json(response, what).get("upload")
+        token = upload.get("token") if isinstance(upload, dict) else None
         if not isinstance(token, str):
             raise PermanentError(f"the helpdesk gave no upload token while {what}")
         return {"token": token, "filename": name, "content_type": f.media_type}
@@ -391,12 +407,14 @@ def _gone(ticket: TicketRef) -> PermanentError:
 
 
 def _json(response: requests.Response, what: str) -> dict[str, Any]:
+    """The answer's JSON object. One that is not (a proxy's page, a cut answer) is transient: the action may
+    or may not have happened, and the outbox looks before it tries again."""
     try:
         data = response.json()
     except ValueError as exc:
-        raise PermanentError(f"the helpdesk's answer was not JSON while {what}: check helpdesk.url") from exc
+        raise TransientError(f"the helpdesk's answer while {what} was not JSON ({response.status_code})") from exc
     if not isinstance(data, dict):
-        raise PermanentError(f"the helpdesk's answer was not the expected JSON object while {what}")
+        raise TransientError(f"the helpdesk's answer while {what} was not the expected JSON object")
     return data
 
 
@@ -405,17 +423,17 @@ def _mb(size: int) -> str:
 
 
 def from_settings(settings: Settings) -> RedmineConnector:
-    """The connector from the ``helpdesk.*`` settings (the key by reference, :mod:`desktop.credentials`)."""
-    url = settings["helpdesk.url"].strip()
-    if not url:
-        raise ConfigurationError("Redmine needs its address: set helpdesk.url", "helpdesk.url")
-    max_mb = settings["helpdesk.max_attachment_mb"]
-    options = RedmineOptions(
-        http=HttpOptions(base_url=url, timeout=settings["helpdesk.timeout"], verify_tls=settings["helpdesk.verify_tls"],
-                         ca_bundle=settings["helpdesk.ca_bundle"], proxy=settings["helpdesk.proxy"]),
-        api_key=credentials.resolve(settings["helpdesk.token"], "helpdesk.token"),
-        project=settings["helpdesk.queue"],
-        tracker=settings["helpdesk.tracker"],
-        max_attachment_bytes=int(max_mb * 1024 * 1024) if max_mb > 0 else None,
-    )
-    return RedmineConnector(options)
+    """The connector from the ``helpdesk.*`` settings (the API key by reference, :mod:`desktop.credentials`)."""
+    http = http_options(settings)
+    if not http.base_url:
+        raise ConfigurationError("Redmine needs its address: set helpdesk.url (Redmine's root address)",
+                                 "helpdesk.url")
+    max_mb = float(setting(settings, "helpdesk.max_upload_mb", 0.0))
+    return RedmineConnector(RedmineOptions(
+        http=http,
+        api_key=secret(str(setting(settings, "helpdesk.token", "")), "helpdesk.token"),
+        project=str(setting(settings, "helpdesk.queue", "")),
+        tracker=str(setting(settings, "helpdesk.tracker", "")),
+        max_attachment_bytes=int(max_mb * 1024 * 1024) if max_mb > 0 else DEFAULT_MAX_ATTACHMENT_BYTES,
+        allowed_extensions=tuple(setting(settings, "helpdesk.attachment_extensions", ())),
+    ))

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from desktop import config
+from desktop.connectors import registry
 from desktop.connectors.base import (
     AttachmentFile,
     ConfigurationError,
@@ -340,6 +342,41 @@ def test_deleted_ticket_is_permanent(redmine: RedmineServer, rm: RedmineConnecto
         with pytest.raises(PermanentError, match="no longer on the helpdesk") as info:
             action()
         assert not isinstance(info.value, ConfigurationError)
+
+
+def test_built_from_the_settings_file(redmine: RedmineServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = f"""
+[helpdesk]
+backend = "redmine"
+url = "{redmine.url}/"
+queue = "{PROJECT}"
+token = "env:DESKLINE_TEST_REDMINE_KEY"
+tracker = "Feature"
+attachment_extensions = [".txt", "JSON"]
+max_upload_mb = 0.5
+timeout = 7
+"""
+    settings = config.parse(text)
+    with pytest.raises(ConfigurationError, match="DESKLINE_TEST_REDMINE_KEY") as missing:
+        registry.from_settings(settings)
+    assert missing.value.setting == "helpdesk.token"
+    monkeypatch.setenv("DESKLINE_TEST_REDMINE_KEY", redmine.user_key)
+    c = registry.from_settings(settings)
+    assert isinstance(c, RedmineConnector)
+    assert (c.options.http.timeout, c.info.max_attachment_bytes, c.info.allowed_extensions) == (
+        7.0, 512 * 1024, ("txt", "json"))
+    ref = c.create(submission())
+    c.attach(ref, [AttachmentFile("notes.TXT", "text/plain", b"n"),
+                   AttachmentFile("r.json", "application/json", b"{}")])
+    with pytest.raises(PermanentError, match=r"does not take .zip files \('logs.zip'\)"):
+        c.attach(ref, [AttachmentFile("logs.zip", "application/zip", b"PK")])
+    with pytest.raises(PermanentError, match="helpdesk.max_upload_mb"):
+        c.attach(ref, [AttachmentFile("big.txt", "text/plain", b"x" * (512 * 1024 + 1))])
+    issue = redmine.issue(ref.ticket_id)
+    assert issue["tracker"]["name"] == "Feature"
+    assert sorted(a["filename"] for a in issue["attachments"]) == ["notes.TXT", "r.json"]
+    defaults = registry.from_settings(config.parse(text.replace("max_upload_mb = 0.5", "")))
+    assert defaults.info.max_attachment_bytes == 5 * 1024 * 1024  # Redmine's stock limit
 
 
 # -- the mapping rules, without a server
