@@ -138,7 +138,7 @@ class ServerConfig:
     port: int = 2222
     command_timeout: float = 30.0
     max_output_bytes: int = 8 * 1024 * 1024
-    max_sessions: int = 8
+    max_sessions: int = 16
     max_channels: int = 4
     auth_deadline: float = 10.0
     max_auth_tries: int = 6

@@ -258,7 +258,7 @@ SCHEMA: tuple[Setting, ...] = (
     _s("agent.max_output_bytes", int, 8 * 1024 * 1024, "Answer size cap",
        "Largest answer, in bytes, the agent sends for one command; a larger one is refused (exit 4).",
        minimum=4096, maximum=256 * 1024 * 1024),
-    _s("agent.max_sessions", int, 8, "Concurrent sessions",
+    _s("agent.max_sessions", int, 16, "Concurrent sessions",
        "SSH connections the agent serves at once, counting those still logging in; more are closed.",
        minimum=1, maximum=1000),
     _s("agent.max_channels", int, 4, "Channels per session",
