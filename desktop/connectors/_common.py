@@ -4,8 +4,11 @@ masking of secrets in messages."""
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -141,6 +144,21 @@ def check_sizes(files: Iterable[AttachmentFile], max_file: int | None, backend: 
             )
 
 
+def check_types(files: Iterable[AttachmentFile], allowed: Iterable[str], backend: str) -> None:
+    """Refuse, before sending, a file whose ending is not among ``allowed`` (``.json`` or ``json``; empty:
+    any)."""
+    endings = {e.strip().lower().lstrip(".") for e in allowed if e.strip()}
+    if not endings:
+        return
+    for f in files:
+        name = f.name.lower()
+        ext = name.rsplit(".", 1)[1] if "." in name else ""
+        if ext not in endings:
+            raise PermanentError(
+                f"{backend} does not take {'.' + ext if ext else 'extension-less'} files ({f.name}); it takes "
+                + ", ".join("." + e for e in sorted(endings)) + " (helpdesk.attachment_extensions)")
+
+
 def batches(files: Iterable[AttachmentFile], max_total: int | None) -> list[list[AttachmentFile]]:
     """The files in request-sized groups (each at most ``max_total`` bytes, a lone larger file alone)."""
     groups: list[list[AttachmentFile]] = []
@@ -168,3 +186,26 @@ def human_size(n: int) -> str:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def html_to_text(text: str) -> str:
+    """Readable plain text from a helpdesk's HTML (line breaks kept, tags dropped, entities decoded)."""
+    text = re.sub(r"(?i)<br\s*/?>|</p\s*>|</div\s*>|</li\s*>", "\n", text)
+    text = re.sub(r"(?s)<(script|style)\b.*?</\1\s*>", "", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = html.unescape(text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def content_digest(kind: str, text: str, files: Iterable[AttachmentFile] = ()) -> str:
+    """A short digest of an addition to a ticket (its kind, text and files): the same content, the same
+    digest, so a retried addition can be recognised on the ticket and not made twice."""
+    digest = hashlib.sha256(f"{kind}\0{text}".encode())
+    for f in files:
+        digest.update(b"\0" + f.name.encode("utf-8") + b"\0" + hashlib.sha256(f.data).digest())
+    return digest.hexdigest()[:16]
+
+
+def reference_line(digest: str) -> str:
+    """The line added to an addition's text that carries its digest (see :func:`content_digest`)."""
+    return f"[Deskline ref {digest}]"
