@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -377,6 +378,47 @@ timeout = 7
     assert sorted(a["filename"] for a in issue["attachments"]) == ["notes.TXT", "r.json"]
     defaults = registry.from_settings(config.parse(text.replace("max_upload_mb = 0.5", "")))
     assert defaults.info.max_attachment_bytes == 5 * 1024 * 1024  # Redmine's stock limit
+
+
+def test_outbox_delivers_each_report_once_through_errors_and_lost_answers(redmine: RedmineServer,
+                                                                           tmp_path: Path) -> None:
+    """The outbox and this connector together: 500s, then creates whose answers are lost, then a clear line:
+    every report is one issue with its report bundle and its file, and the outbox knows each issue."""
+    from desktop.delivery import Sender, file_report
+    from desktop.diagnostics import report as report_mod
+    from desktop.outbox import Outbox
+
+    now = [1_000_000.0]
+    outbox = Outbox(tmp_path / "outbox", clock=lambda: now[0])
+    screenshot = tmp_path / "screen.png"
+    screenshot.write_bytes(os.urandom(20_000))
+    report = report_mod.build([], attachments=[screenshot])
+    entries = [file_report(outbox, report, title=f"Printer offline {i}", description="It says offline.")
+               for i in range(3)]
+    with FaultProxy(("127.0.0.1", redmine.port)) as proxy:
+        c = connector(redmine, url=proxy.url, timeout=5)
+        with Sender(outbox, lambda backend: c, backend="redmine", retry_base=1, retry_cap=2) as sender:
+            proxy.mode = "error"
+            first = sender.run()
+            assert sorted(first.retrying) == sorted(e.incident for e in entries) and not first.sent
+            proxy.mode, proxy.target = "drop", "POST /issues.json"
+            now[0] += 60
+            second = sender.run()
+            assert not second.sent
+            assert [x for x in proxy.seen if x == ("POST", "/issues.json", True)] == [
+                ("POST", "/issues.json", True)] * 3  # the server made them; nobody heard
+            proxy.mode = "pass"
+            now[0] += 60
+            third = sender.run()
+    assert sorted(third.completed) == sorted(e.incident for e in entries)
+    for e in entries:
+        done = outbox.get(e.id)
+        assert done.state == "sent"
+        on_server = redmine.issues_with(submission_marker(done.submission_id))
+        assert on_server == [int(done.ticket_id)]
+        files = {a["filename"]: a["filesize"] for a in redmine.issue(done.ticket_id)["attachments"]}
+        assert files.pop("screen.png") == 20_000
+        assert list(files) == [f"deskline-report-{e.incident}.zip"]
 
 
 # -- the mapping rules, without a server

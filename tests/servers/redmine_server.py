@@ -271,13 +271,15 @@ class FaultProxy:
     ``mode``: ``pass`` forwards; ``drop`` forwards, reads the whole answer, then closes the client's
     connection without a byte (the server did the work, the client never hears); ``delay`` forwards and
     holds the answer back for ``delay`` seconds; ``error`` answers 500 (with ``Retry-After: 7``) without
-    forwarding. ``seen`` lists (method, path, forwarded) for every request.
+    forwarding. ``target`` ("POST /issues.json"), when set, limits the fault to requests whose method
+    and path start so; the others pass. ``seen`` lists (method, path, forwarded) for every request.
     """
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.mode = "pass"
         self.delay = 5.0
+        self.target = ""
         self.seen: list[tuple[str, str, bool]] = []
         self._stop = threading.Event()
         proxy = self
@@ -290,6 +292,8 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 mode = proxy.mode
+                if proxy.target and not f"{self.command} {self.path}".startswith(proxy.target):
+                    mode = "pass"
                 if mode == "error":
                     proxy.seen.append((self.command, self.path, False))
                     payload = b"<html><body>Internal Server Error</body></html>"
