@@ -23,8 +23,9 @@ What the API is like, and what this connector does about it:
   it is refused before anything is sent.
 
 Attachments and comments are idempotent across retries: each attachment follow-up carries a line with
-a digest of its files, and a retried :meth:`attach` skips the parts the ticket already has; a comment
-identical to the ticket's latest follow-up is not posted again.
+a digest of its files, and a retried :meth:`attach` skips the parts the ticket already has (it reads
+the ticket first, unless this connector created it and knows every follow-up it added arrived); a
+comment identical to the ticket's latest follow-up is not posted again.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ STATUS = {1: ("open", "Open"), 2: ("open", "Reopened"), 3: ("resolved", "Resolve
 _TEMPLATE_BRACES = re.compile(r"\{(?=[{#])")
 _ATTACH_LINE = re.compile(r"^Deskline attachments ([0-9a-f]{16})\b", re.MULTILINE)
 _TITLE_MAX = 200  # Ticket.title max_length
+_KNOWN_MAX = 1000
 
 
 class DjangoHelpdeskConnector(Connector):
@@ -100,6 +102,9 @@ class DjangoHelpdeskConnector(Connector):
         self.find_limit = find_limit
         self.page_size = page_size
         self.max_upload = max_upload_bytes
+        #: Tickets this connector created, with the attachment sets it has since added: for these the
+        #: ticket need not be read before attaching. Dropped when a follow-up's fate is unknown.
+        self._known: dict[str, set[str]] = {}
         headers = {"Accept": "application/json"}
         if not username:
             headers["Authorization"] = f"Token {token}"
@@ -134,6 +139,9 @@ class DjangoHelpdeskConnector(Connector):
         data = _json(response, "creating the ticket")
         ref = self._ref(data.get("id"))
         log.info("created django-helpdesk ticket %s for submission %s", ref.ticket_id, submission.submission_id)
+        if len(self._known) >= _KNOWN_MAX:
+            self._known.pop(next(iter(self._known)))
+        self._known[ref.ticket_id] = set()
         return ref
 
     def attach(self, ticket: TicketRef, files: Sequence[AttachmentFile]) -> None:
@@ -141,13 +149,20 @@ class DjangoHelpdeskConnector(Connector):
         if not files:
             return
         parts = self._split(files)
-        done = self._attachment_digests(ticket)
+        known = self._known.get(ticket.ticket_id)
+        done = known if known is not None else self._attachment_digests(ticket)
         for part in parts:
             digest = _digest(part)
             if digest in done:
                 log.info("ticket %s already has attachment set %s; not sent again", ticket.ticket_id, digest)
                 continue
-            self._post_followup(ticket, _attach_line(digest, part), part, "adding attachments")
+            try:
+                self._post_followup(ticket, _attach_line(digest, part), part, "adding attachments")
+            except BaseException:
+                self._known.pop(ticket.ticket_id, None)  # it may have arrived: read the ticket next time
+                raise
+            if known is not None:
+                known.add(digest)
 
     def comment(self, ticket: TicketRef, text: str, files: Sequence[AttachmentFile] = ()) -> None:
         """A public follow-up with ``text`` (and the files, split as :meth:`attach` does)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -156,7 +157,8 @@ def test_attach_again_sends_nothing_twice_and_large_sets_go_in_parts(
     ref = c.create(submission())
     big = [AttachmentFile(f"part{i}.log", "text/plain", bytes([65 + i]) * (400 * 1024)) for i in range(4)]
     c.attach(ref, big)  # 1.6 MiB over a 1 MiB request limit: two follow-ups of two files
-    c.attach(ref, big)  # the outbox retrying after a lost answer: nothing new
+    c.attach(ref, big)  # the outbox retrying: nothing new (this connector knows what it sent)
+    make(hd, monkeypatch).attach(ref, big)  # another process retrying: it reads the ticket, nothing new
     with_files = [f for f in followups(hd, ref.ticket_id) if f["followupattachment_set"]]
     assert [len(f["followupattachment_set"]) for f in with_files] == [2, 2]
     assert attachments_on_server(hd, ref.ticket_id) == {f.name: f.data for f in big}
@@ -402,3 +404,41 @@ def test_settings_are_checked_before_any_request(monkeypatch: pytest.MonkeyPatch
             registry.from_settings(config.parse(toml({**good, **change})))
         assert err.value.setting == setting, (change, str(err.value))
         assert "plain-secret" not in str(err.value)
+
+
+# -- the whole chain: outbox, sender, connector, server
+
+
+def test_outbox_drains_through_a_lost_answer_and_a_restart(
+        hd: HelpdeskServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from desktop.delivery import Sender, file_report
+    from desktop.diagnostics import report as reports
+    from desktop.outbox import Outbox
+
+    doc = reports.build(()).document
+    with FaultProxy(hd.port) as proxy, Outbox(tmp_path / "outbox") as outbox:
+        monkeypatch.setenv(TOKEN_VAR, hd.token)
+        settings = config.parse(toml({
+            "backend": "django-helpdesk", "url": proxy.url, "queue": str(hd.queue), "token": f"env:{TOKEN_VAR}",
+            "attachment_extensions": [".zip"], "timeout": 5.0}) + "\n[outbox]\nretry_base = 0.01\nretry_cap = 1.0")
+        entries = [file_report(outbox, reports.Report({**doc, "report_id": str(uuid.uuid4())}, []),
+                               title=f"Report {i}", description=f"words {i}") for i in range(5)]
+        with Sender.from_settings(outbox, settings) as sender:
+            proxy.fault = Fault("drop_response", lambda m, p: m == "POST" and p.startswith("/api/tickets/"))
+            assert sender.run(number=entries[0].id).retrying == [entries[0].incident]  # created, answer lost
+            assert sender.run(number=entries[1].id).completed == [entries[1].incident]
+            hd.stop()
+            for e in entries[2:]:
+                assert sender.run(number=e.id).retrying == [e.incident]  # connection refused
+            hd.start()
+            deadline = time.monotonic() + 30
+            while any(e.has_work for e in outbox.entries()) and time.monotonic() < deadline:
+                sender.run(deadline=deadline)
+        done = outbox.entries()
+    assert [e.state for e in done] == ["sent"] * 5
+    assert not any(e.has_work for e in done)
+    counts = hd.tickets_by_marker()
+    assert [counts.get(e.submission_id) for e in done] == [1] * 5  # none lost, none twice
+    for e in done:
+        assert e.ticket_id is not None
+        assert list(attachments_on_server(hd, e.ticket_id)) == [f"deskline-report-{e.incident}.zip"]
