@@ -97,9 +97,9 @@ def request(
         error = classify_http(response.status_code, what, response.headers, short_detail(response))
     log.info("%s %s: %s", method, _path(url), mask(str(error), hidden))
     if isinstance(error, ConfigurationError):
-        raise ConfigurationError(mask(str(error), hidden), error.setting)
+        raise type(error)(mask(str(error), hidden), error.setting)
     if isinstance(error, TransientError):
-        raise TransientError(mask(str(error), hidden), error.retry_after)
+        raise type(error)(mask(str(error), hidden), error.retry_after)
     raise type(error)(mask(str(error), hidden))
 
 
