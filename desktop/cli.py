@@ -2,9 +2,12 @@
 
 Exit codes (also in ``deskline --help``):
 
-* 0: success (``check``: no warning or critical findings);
-* 1: ``check`` found at least one warning or critical finding;
-* 2: bad input: unknown probe, unreadable or unwritable file, broken settings file, bad arguments;
+* 0: success (``check``: no warning or critical findings; ``report``: the report is safe in the outbox,
+  sent or waiting for the connection);
+* 1: ``check`` found at least one warning or critical finding; ``report``, ``outbox``, ``tickets``: the
+  helpdesk refused a report or its settings need fixing (the report is kept);
+* 2: bad input: unknown probe, unreadable or unwritable file, broken settings file, bad arguments, or a
+  report that could not be saved (no space left);
 * 70: an internal error (a bug: please report it with the output of ``--verbose``);
 * 130: interrupted (Ctrl-C).
 """
@@ -33,9 +36,12 @@ EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 exit codes:
-  0    success (check: no warning or critical findings)
-  1    check found warning or critical findings
-  2    bad input: unknown probe, unreadable or unwritable file, broken settings file
+  0    success (check: no warning or critical findings; report: sent, or saved and
+       waiting for the connection)
+  1    check found warning or critical findings; report/outbox/tickets: the helpdesk
+       refused a report or its settings need fixing (the report is kept)
+  2    bad input: unknown probe, unreadable or unwritable file, broken settings file,
+       or a report that could not be saved
   70   internal error (run again with --verbose and report it)
   130  interrupted
 
@@ -104,11 +110,61 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the report's JSON Schema")
     p.add_argument("--output", "-o", metavar="FILE", default="-")
 
+    _delivery_parsers(sub)
+
     p = sub.add_parser("consent", help="answer remote diagnostics requests on this terminal (no desktop app)")
     p.add_argument("--socket", metavar="PATH", help="listen here (default: the user's consent socket)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="an unanswered question counts as no after this long (default: 60)")
     return parser
+
+
+LEVELS = ("low", "medium", "high")
+PRIORITY_HELP = """\
+priority (ITIL impact x urgency):
+                 urgency high   medium   low
+  impact high            urgent high     normal
+         medium          high   normal   low
+         low             normal low      low
+"""
+
+
+def _delivery_parsers(sub: Any) -> None:
+    p = sub.add_parser("report", help="file a report with the helpdesk (saved in the outbox first)",
+                       epilog=PRIORITY_HELP + "\n" + EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--title", "-t", required=True, help="one line saying what is wrong")
+    p.add_argument("--description", "-d", required=True, help="what happened, in your words")
+    p.add_argument("--category", "-c", default="", help="a category the helpdesk knows (optional)")
+    p.add_argument("--impact", choices=LEVELS, default="medium", help="how many are affected (default: medium)")
+    p.add_argument("--urgency", choices=LEVELS, default="medium", help="how soon it must be fixed (default: medium)")
+    p.add_argument("--attach", "-a", action="append", metavar="FILE", default=[],
+                   help="attach a file (text files are redacted like the report)")
+    p.add_argument("--no-collect", action="store_true", help="send no system report, only the words and files")
+    p.add_argument("--probe", "-p", action="append", metavar="NAME", default=[],
+                   help="collect only this probe (repeat, or separate names with commas); default: all")
+    p.add_argument("--no-send", action="store_true", help="only save it in the outbox (send later)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="time for sending it right away (default: outbox.send_timeout)")
+
+    p = sub.add_parser("tickets", help="list your reports and their tickets' status", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--refresh", action="store_true", help="ask the helpdesk for news first")
+    p.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="time for --refresh")
+
+    p = sub.add_parser("outbox", help="reports waiting to be sent: list, send, retry, export", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    acts = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    acts.add_parser("list", help="show the queue (the default)")
+    a = acts.add_parser("send", help="send what is due now, until the queue is empty or everything waits")
+    a.add_argument("--timeout", type=float, metavar="SECONDS", default=None, help="stop after this long (300)")
+    a = acts.add_parser("retry", help="try a failed or waiting report again now")
+    a.add_argument("id", nargs="?", metavar="ID", help="the report (like DL-000123)")
+    a.add_argument("--all", action="store_true", help="every failed or waiting report")
+    a.add_argument("--timeout", type=float, metavar="SECONDS", default=None, help="stop after this long")
+    a = acts.add_parser("export", help="write a report with all its files as a bundle (zip)")
+    a.add_argument("id", metavar="ID", help="the report (like DL-000123)")
+    a.add_argument("--output", "-o", metavar="FILE", default="-", help="the zip file to write")
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -176,10 +232,10 @@ def _probe_settings(settings: Any) -> dict[str, Any]:
 
 
 def _build_report(settings: Any, probe_names: Sequence[str], *, attach: Sequence[str] = (),
-                  pseudonymize: bool | None = None, progress: _Progress | None = None) -> Any:
+                  pseudonymize: bool | None = None, progress: _Progress | None = None, collect: bool = True) -> Any:
     from desktop.diagnostics import report
 
-    selected = _select(settings, probe_names)
+    selected = _select(settings, probe_names) if collect else ()
     paths = []
     for a in attach:
         p = Path(a)
@@ -431,6 +487,18 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return cmd_config(args, out, err)
         if command == "schema":
             return cmd_schema(args, out, err)
+        if command == "report":
+            from desktop.delivery_cli import cmd_report
+
+            return cmd_report(args, out, err, _load_settings(args), _build_report)
+        if command == "tickets":
+            from desktop.delivery_cli import cmd_tickets
+
+            return cmd_tickets(args, out, err, _load_settings(args))
+        if command == "outbox":
+            from desktop.delivery_cli import cmd_outbox
+
+            return cmd_outbox(args, out, err, _load_settings(args), _check_writable)
         if command == "consent":
             from desktop.consent_service import cmd_consent
 

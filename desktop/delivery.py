@@ -274,8 +274,10 @@ class Sender:
     # ------------------------------------------------------------------------------------ the loop
 
     def run(self, *, deadline: float | None = None, number: int | None = None, wait: bool = False) -> RunResult:
-        """Send due entries until none is due (or, with ``wait``, until ``deadline``); ``number``: only
-        that entry, once, whether due or not. ``deadline`` is on the ``monotonic`` clock."""
+        """Send due entries until none is due; with ``wait``, also wait for entries due later, until
+        nothing is left to send (or only what a settings problem holds back). ``number``: only that
+        entry, once, whether due or not. ``deadline`` (on the ``monotonic`` clock) bounds it all; a
+        request under way finishes first (each has its own timeout)."""
         result = RunResult()
         self._paused = set(self.outbox.paused_backends(self.fingerprint))
         for p in self.outbox.problems():
@@ -292,7 +294,13 @@ class Sender:
                 if number is not None or not wait:
                     break
                 due = self.outbox.next_due()
-                pause = 60.0 if due is None else max(0.05, due - self.outbox.clock())
+                if due is None:
+                    break  # nothing left to send at all
+                pause = due - self.outbox.clock()
+                if pause <= 0:
+                    if self.backend in self._paused:
+                        break  # what is due waits for the settings to be fixed
+                    pause = 0.2  # another sender holds what is due
                 if deadline is not None:
                     pause = min(pause, max(0.0, deadline - self.monotonic()))
                 self._stop.wait(pause)
@@ -428,7 +436,6 @@ class Sender:
                 return
             self.outbox.mark_part(entry.id, self.owner, part.seq, "done", size=len(data))
             sent_total += len(data)
-            self.outbox.renew(entry.id, self.owner)
         entry = self.outbox.get(entry.id)
         unnoted = entry.unnoted_parts
         if unnoted:

@@ -555,22 +555,31 @@ class Outbox:
                 log.debug("salvage: entries unreadable as a whole: %s", exc)
                 ids = list(range(1, self._read_hint() + 1))
             cols = ", ".join(_ENTRY_COLUMNS) + ", document"
+            part_cols = "entry_id, " + ", ".join(_PART_COLUMNS)
             for number in ids:
                 try:
                     row = old.execute(f"SELECT {cols} FROM entries WHERE id = ?", (number,)).fetchone()
-                    parts = old.execute("SELECT entry_id, " + ", ".join(_PART_COLUMNS)
-                                        + " FROM parts WHERE entry_id = ?", (number,)).fetchall()
                 except sqlite3.DatabaseError as exc:
                     log.debug("salvage: entry %s unreadable: %s", number, exc)
                     continue
                 if row is None:
                     continue
                 highest = max(highest, number)
+                try:
+                    parts = old.execute(f"SELECT {part_cols} FROM parts WHERE entry_id = ?", (number,)).fetchall()
+                except sqlite3.DatabaseError as exc:
+                    # the report itself is safe; its list of files is not: say so on the entry
+                    log.debug("salvage: files of entry %s unreadable: %s", number, exc)
+                    parts = [(number, 0, "report", f"deskline-report-{incident_label(number)}.zip",
+                              "application/zip", 0, "", 1, "pending", "", 0)]
+                    row = (*row[:_ENTRY_COLUMNS.index("last_error")],
+                           "the list of its attached files could not be recovered from the damaged outbox",
+                           *row[_ENTRY_COLUMNS.index("last_error") + 1:])
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     conn.execute(f"INSERT INTO entries ({cols}) VALUES ({', '.join('?' * len(row))})", row)
-                    conn.executemany("INSERT INTO parts (entry_id, " + ", ".join(_PART_COLUMNS) + ") VALUES ("
-                                     + ", ".join("?" * (len(_PART_COLUMNS) + 1)) + ")", parts)
+                    marks = ", ".join("?" * (len(_PART_COLUMNS) + 1))
+                    conn.executemany(f"INSERT INTO parts ({part_cols}) VALUES ({marks})", parts)
                     conn.execute("COMMIT")
                     recovered += 1
                 except sqlite3.Error as exc:
@@ -922,6 +931,7 @@ class Outbox:
 
     def mark_part(self, number: int, owner: str, seq: int, state: str, reason: str = "", size: int | None = None,
                   noted: bool | None = None) -> None:
+        """Record how a file fared (and renew the lease: the sender is making progress)."""
         if state not in PART_STATES:
             raise ValueError(state)
         with self._write() as conn:
@@ -931,8 +941,9 @@ class Outbox:
             conn.execute("UPDATE parts SET state = ?, reason = ?, size = coalesce(?, size), "
                          "noted = coalesce(?, noted) WHERE entry_id = ? AND seq = ?",
                          (state, reason, size, None if noted is None else int(noted), number, seq))
-            conn.execute("UPDATE entries SET updated = ?, failures = 0, last_error = '' WHERE id = ?",
-                         (self.clock(), number))
+            now = self.clock()
+            conn.execute("UPDATE entries SET updated = ?, failures = 0, last_error = '', lease_until = ? WHERE id = ?",
+                         (now, now + LEASE_SECONDS, number))
 
     def mark_noted(self, number: int, owner: str, seqs: Sequence[int]) -> None:
         with self._write() as conn:
