@@ -11,9 +11,11 @@ it with thin (Debian's ``rails server`` does not start; thin does):
 * its database is a copy of the default instance's, already migrated and holding Redmine's default
   data (trackers, statuses, priorities); where that file cannot be read (not root), the database is
   migrated from nothing instead (about 10 s more);
-* one ``rails runner`` script enables the REST API, sets the attachment limit to 1 MB, and makes an
-  account ``deskline`` (Reporter in the private project ``helpdesk``) and a private project
-  ``elsewhere`` it is not a member of; it prints the API keys of that account and of ``admin``.
+* a setup script, run inside thin's own Rails boot (an ``after_initialize`` hook required with
+  ``thin -r``, which saves a second Rails boot of ``rails runner``), enables the REST API, sets the
+  attachment limit to 1 MB, and makes an account ``deskline`` (Reporter in the private project
+  ``helpdesk``) and a private project ``elsewhere`` it is not a member of; it writes the API keys of
+  that account and of ``admin`` to ``setup.json``. It is idempotent, so a restart runs it again harmlessly.
 
 :class:`FaultProxy` is a reverse proxy on loopback that passes requests on, or drops the answer after
 the server has handled the request, or holds the answer back, or answers 500 itself.
@@ -47,28 +49,35 @@ PROJECT = "helpdesk"
 OTHER_PROJECT = "elsewhere"
 
 SETUP_RB = r"""
+require 'active_support'
 require 'json'
-Setting.rest_api_enabled = '1'
-Setting.attachment_max_size = ENV.fetch('DESKLINE_MAX_KB')
-Redmine::DefaultData::Loader.load('en') if Tracker.count == 0
-admin = User.find_by_login('admin')
-admin.must_change_passwd = false
-admin.save!
-user = User.new(firstname: 'Desk', lastname: 'Line', mail: 'deskline@example.invalid', language: 'en')
-user.login = 'deskline'
-user.password = user.password_confirmation = SecureRandom.hex(16)
-user.status = User::STATUS_ACTIVE
-user.save!
-reporter = Role.find_by!(builtin: 0, name: 'Reporter')
-%w[helpdesk elsewhere].each do |ident|
-  project = Project.new(name: ident.capitalize, identifier: ident, is_public: false)
-  project.trackers = Tracker.sorted.to_a
-  project.enabled_module_names = ['issue_tracking']
-  project.save!
-  Member.create!(principal: user, project: project, roles: [reporter]) if ident == 'helpdesk'
+
+ActiveSupport.on_load(:after_initialize) do
+  Setting.rest_api_enabled = '1'
+  Setting.attachment_max_size = ENV.fetch('DESKLINE_MAX_KB')
+  Redmine::DefaultData::Loader.load('en') if Tracker.count == 0
+  admin = User.find_by_login('admin')
+  admin.update!(must_change_passwd: false)
+  user = User.find_by_login('deskline')
+  unless user
+    user = User.new(firstname: 'Desk', lastname: 'Line', mail: 'deskline@example.invalid', language: 'en')
+    user.login = 'deskline'
+    user.password = user.password_confirmation = SecureRandom.hex(16)
+    user.status = User::STATUS_ACTIVE
+    user.save!
+  end
+  reporter = Role.find_by!(builtin: 0, name: 'Reporter')
+  %w[helpdesk elsewhere].each do |ident|
+    next if Project.find_by(identifier: ident)
+    project = Project.new(name: ident.capitalize, identifier: ident, is_public: false)
+    project.trackers = Tracker.sorted.to_a
+    project.enabled_module_names = ['issue_tracking']
+    project.save!
+    Member.create!(principal: user, project: project, roles: [reporter]) if ident == 'helpdesk'
+  end
+  File.write(ENV.fetch('DESKLINE_SETUP_OUT'),
+             JSON.generate(admin_key: admin.api_key, user_key: user.api_key, user_id: user.id))
 end
-puts 'DESKLINE-SETUP ' + JSON.generate(admin_key: admin.api_key, user_key: user.api_key, user_id: user.id,
-                                       admin_id: admin.id)
 """
 
 
@@ -116,6 +125,7 @@ class RedmineServer:
         env["REDMINE_LANG"] = "en"
         env["DESKLINE_MAX_KB"] = str(ATTACHMENT_MAX_KB)
         env["SCHEMA"] = str(self.root / "db" / "schema.rb")  # a migration must not write into /usr/share
+        env["DESKLINE_SETUP_OUT"] = str(self.root / "setup.json")
         return env
 
     def _run(self, args: list[str], timeout: float) -> str:
@@ -131,7 +141,7 @@ class RedmineServer:
         return out
 
     def prepare(self) -> None:
-        """Folders, configuration, database, then the accounts and projects the tests use."""
+        """Folders, configuration, database and the setup script (run by :meth:`start`)."""
         t0 = time.monotonic()
         for sub in ("config", "db", "files", "log", "tmp", "public/plugin_assets"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -147,14 +157,7 @@ class RedmineServer:
             db.unlink(missing_ok=True)
             self._run(["bin/rake", "db:migrate"], timeout=300)
             self.timings["database (migrated)"] = time.monotonic() - t0
-        t1 = time.monotonic()
-        out = self._run(["bin/rails", "runner", SETUP_RB], timeout=300)
-        line = next((x for x in out.splitlines() if x.startswith("DESKLINE-SETUP ")), None)
-        if line is None:
-            raise RedmineError(f"the setup script printed no keys:\n{out[-2000:]}")
-        data = json.loads(line.split(" ", 1)[1])
-        self.admin_key, self.user_key, self.user_id = data["admin_key"], data["user_key"], data["user_id"]
-        self.timings["setup"] = time.monotonic() - t1
+        (self.root / "setup.rb").write_text(SETUP_RB)
 
     # -- running
 
@@ -170,7 +173,7 @@ class RedmineServer:
         with self._log.open("ab") as log:
             self._proc = subprocess.Popen(
                 [THIN, "start", "-e", "production", "-a", "127.0.0.1", "-p", str(self.port), "-c", str(REDMINE_ROOT),
-                 "-R", "config.ru", "--timeout", "60"],
+                 "-R", "config.ru", "-r", str(self.root / "setup.rb"), "--timeout", "60"],
                 cwd=REDMINE_ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         deadline = t0 + timeout
@@ -178,7 +181,7 @@ class RedmineServer:
             if self._proc.poll() is not None:
                 raise RedmineError(f"thin exited ({self._proc.returncode}):\n{self.log_tail()}")
             try:
-                r = requests.get(f"{self.url}/issues.json", timeout=5, headers={"X-Redmine-API-Key": self.admin_key})
+                r = requests.get(f"{self.url}/issues.json", timeout=5)
                 if r.status_code == 200:
                     break
             except requests.RequestException:
@@ -189,6 +192,8 @@ class RedmineServer:
             time.sleep(0.1)  # polling interval while waiting for the server to come up
         took = time.monotonic() - t0
         self.timings.setdefault("start", took)
+        data = json.loads((self.root / "setup.json").read_text())
+        self.admin_key, self.user_key, self.user_id = data["admin_key"], data["user_key"], data["user_id"]
         return took
 
     def stop(self, timeout: float = 20.0) -> None:
