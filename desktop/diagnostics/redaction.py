@@ -69,6 +69,7 @@ with trigger words 0.2 s (0.25 s with pseudonyms), 1 MB of dpkg/apt logs 0.06 s,
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -112,12 +113,12 @@ _Decide = Callable[[re.Match[str], str], Iterable[_Span]]
 
 _NON_SECRET_WORDS = frozenset(
     "true false yes no on off none null nil undefined n/a na enabled disabled required optional "
-    "prompt ask auto default empty unset".split()
+    "prompt ask auto default empty unset value".split()
 )
 _PLACEHOLDER_RE = re.compile(
     r"\*+|[xX]{3,}|•+|\.{3}|…|<[^<>]*>|\[(?i:hidden|redacted|filtered|masked|secret|removed)\]"
     r"|\((?i:hidden|redacted|masked|not shown)\)"
-    r"|\$\{?[A-Za-z_][A-Za-z0-9_.-]*\}?|\$\{[^}]*\}|%[A-Za-z_][A-Za-z0-9_]*%|%\([A-Za-z_]\w*\)[sd]"
+    r"|\$\{?[A-Za-z_][A-Za-z0-9_.-]*\}?|\$\{[^}]*\}|\$\([^)]*\)|%[A-Za-z_][A-Za-z0-9_]*%|%\([A-Za-z_]\w*\)[sd]"
     r"|\{\{.*\}\}|\{%.*%\}|@[A-Za-z_]\w*@"
 )
 # a path of two or more parts (pseudonyms such as <user-1> may stand in it)
@@ -220,7 +221,7 @@ def _group(kind: str, *names: str, check: Callable[[str], bool] | None = None) -
             if start < 0 or start == end:
                 continue
             value = m.group(name)
-            if check is not None and not check(value):
+            if (check is not None and not check(value)) or _plain_trivial(value):
                 continue
             out.append((start, end, kind))
         return out
@@ -230,6 +231,19 @@ def _group(kind: str, *names: str, check: Callable[[str], bool] | None = None) -
 
 def _has_digit_and_letter(value: str) -> bool:
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _credential_like(value: str) -> bool:
+    """A generated credential: letters and digits mixed, or long. Prose words are neither."""
+    return _has_digit_and_letter(value) or len(value) >= 20
+
+
+def _basic_credentials(value: str) -> bool:
+    """Base64 of ``user:password``, as HTTP Basic sends it."""
+    try:
+        return b":" in base64.b64decode(value, validate=True)
+    except ValueError:
+        return False
 
 
 # ------------------------------------------------------------------------------------------ private keys
@@ -300,7 +314,8 @@ _TOKEN_RULES: list[_Rule] = [
     # crypt(3) and LDAP password hashes: the scheme stays (it says which algorithm), the rest goes
     _token_rule("password-hash",
                 r"\$(?:1|2[abxy]|5|6|7|y|gy|apr1|md5|sha1|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?|scrypt)"
-                r"\$(?P<v>[^\s:'\"]{8,})",  # up to the next field of /etc/shadow or htpasswd
+                # up to the next field of /etc/shadow or htpasswd; a "$" and 16 hash characters must be in it
+                r"\$(?P<v>(?=[^\s:'\"]*\$[./A-Za-z0-9+=]{16})[^\s:'\"]{8,})",
                 ["$1$", "$2a$", "$2b$", "$2x$", "$2y$", "$5$", "$6$", "$7$", "$y$", "$gy$", "$apr1$", "$md5",
                  "$sha1$", "$argon2", "$pbkdf2", "$scrypt"]),
     # Kerberos hashes as hashcat prints them (AS-REP/TGS roasting): they hold ':' themselves
@@ -348,12 +363,13 @@ def _url_run(line: str, kinds: list[str]) -> str:
 
 _AUTHZ_RE = re.compile(
     r"(?<![\w-])(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*(?P<q>[\"']?)"
-    r"(?:(?P<scheme>bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|sso-key|aws4-hmac-sha256|hmac|otp|"
-    r"key|splunk|gensign|jwt)[ \t]+)?(?P<v>" + _MARK + r"|[^\s\"',;]+)",
+    r"(?:(?P<scheme>[A-Za-z][\w-]*)[ \t]+)?(?P<v>" + _MARK + r"|[^\s\"',;]+)",  # [scheme] credentials
     re.IGNORECASE,
 )
 _SCHEME_KIND = {"bearer": "bearer-token", "token": "bearer-token", "jwt": "bearer-token", "basic": "basic-auth"}
 _TO_END_SCHEMES = frozenset({"digest", "aws4-hmac-sha256", "hmac", "gensign"})
+_KNOWN_SCHEMES = frozenset({*_SCHEME_KIND, *_TO_END_SCHEMES, "negotiate", "ntlm", "apikey", "api-key", "sso-key",
+                            "sharedkey", "sharedkeylite", "ssws", "otp", "key", "splunk"})
 
 
 def _authz_decide(m: re.Match[str], line: str) -> Iterable[_Span]:
@@ -361,7 +377,12 @@ def _authz_decide(m: re.Match[str], line: str) -> Iterable[_Span]:
         return ()
     scheme = (m.group("scheme") or "").lower()
     start, end = m.span("v")
-    if scheme in _TO_END_SCHEMES or not scheme:
+    value = m.group("v")
+    if scheme == "basic" and not _basic_credentials(value) and not _credential_like(value):
+        return ()  # "fix Authorization: Basic parsing": prose
+    if scheme not in _TO_END_SCHEMES and scheme != "basic" and not _credential_like(value):
+        return ()  # "Authorization: headers aren't forwarded": prose, not a credential
+    if scheme in _TO_END_SCHEMES:
         # parameters up to the end of the header value: its closing quote, or the end of the line
         stop = line.find(m.group("q"), start) if m.group("q") else -1
         end = max(end, len(line.rstrip()) if stop == -1 else stop)
@@ -391,8 +412,8 @@ def _cookie_decide(m: re.Match[str], line: str) -> Iterable[_Span]:
         after = rest[offset + len(value):].lstrip()[:1]
         if value.endswith(":") or after in ("=", ":"):
             return out  # "Cookie: password: x": a key follows, for the key rule
-        if value and not _trivial(value):
-            out.append((base + offset, base + offset + len(value), "cookie"))
+        if value and not _trivial(value) and _credential_like(value):
+            out.append((base + offset, base + offset + len(value), "cookie"))  # not "cookie: open cookie jar"
         return out
     pos = 0
     while pos < len(rest):
@@ -438,6 +459,9 @@ def _quoted_decide(kind: str, keep_prefixes: tuple[str, ...] = ()) -> _Decide:
 
 
 _FLAG_WORDS = r"(?:password|passwd|passphrase|pass|pw|token|secret|api-?key|access-key|secret-key|client-secret)"
+# --disabled-password, --ask-pass, --no-password: switches that take no value
+_SWITCH_WORDS = r"(?:no|disabled?|ask|prompt|skip|null|empty|with|without|use|require|change|reset|allow|force|keep" \
+    r"|show|print|read|save|store|remember|forget|expire)"
 _CMDLINE_RULES: list[_Rule] = [
     _Rule(("sshpass",), _apply(re.compile(rf"\bsshpass[ \t]+(?:-[a-oq-zA-Z]\S*[ \t]+)*-p[ \t]*{_Q_VALUE}"),
                                _quoted_decide("password"))),
@@ -457,8 +481,8 @@ _CMDLINE_RULES: list[_Rule] = [
         r"\b(?:docker|podman|helm|buildah|skopeo|nerdctl|oras)[ \t]+(?:registry[ \t]+)?login\b[^\r\n|;&]*?"
         rf"[ \t](?:-p|--password)[ \t]+{_Q_VALUE}"), _quoted_decide("password"))),
     _Rule(("-pass", "-pw", "-token", "-secret", "-api", "-access-key", "-secret-key", "-client-secret"), _apply(
-        re.compile(rf"(?<![\w-])--?(?:[a-z0-9]+-)*{_FLAG_WORDS}[ \t]+(?![-<\[|>])(?!{_MARK}){_Q_VALUE}",
-                   re.IGNORECASE),
+        re.compile(rf"(?<![\w-])--?(?!{_SWITCH_WORDS}-)(?:[a-z0-9]+-)*{_FLAG_WORDS}[ \t]+(?![-<\[|>])(?!{_MARK})"
+                   + _Q_VALUE, re.IGNORECASE),
         _quoted_decide("password", ("file:", "env:", "fd:", "stdin")))),
     _Rule(("ldap",), _apply(re.compile(
         r"\bldap(?:search|modify|add|delete|passwd|whoami|compare|modrdn|exop|vi)\b[^\r\n|;&]*?[ \t]-w[ \t]+"
@@ -468,7 +492,8 @@ _CMDLINE_RULES: list[_Rule] = [
     _Rule(("password ", "secret "), _apply(re.compile(
         r"(?<![\w-])(?:password|secret)[ \t]+[0-9][ \t]+(?P<v>[^\s\"']+)"), _group("password"))),
     _Rule(("community",), _apply(re.compile(
-        r"(?:\b(?:ro|rw)community6?|\bsnmp-server[ \t]+community|\bcommunity[ \t]*[:=]?)[ \t]+(?P<v>[^\s\"'#]+)",
+        r"(?:\b(?:ro|rw)community6?[ \t]+|\bsnmp-server[ \t]+community[ \t]+|\bcommunity[ \t]*[:=][ \t]*)"
+        r"(?P<v>[A-Za-z0-9][^\s\"'#]*)",
         re.IGNORECASE), _group("snmp-community"))),
     _Rule(("pass:",), _apply(re.compile(r"(?<![\w-])pass:(?P<v>[^\s\"']+)"), _group("password"))),
     _Rule(("net user", "net use"), _apply(re.compile(
@@ -484,7 +509,7 @@ _CMDLINE_RULES: list[_Rule] = [
                r"|contenuto chiave)[ \t]*:[ \t]*(?P<v>\S(?:[^\r\n]*\S)?)", re.IGNORECASE), _group("wifi-psk"))),
     # .netrc / fetchmailrc: "machine h login bob password s3cret", "password 's3cret'"
     _Rule(("password",), _apply(re.compile(
-        r"\b(?:login|user)[ \t]+\S+[ \t]+password[ \t]+(?:(?P<q>[\"'])(?P<qv>[^\"'\r\n]*)(?P=q)|(?P<v>(?![=:])\S+))"),
+        r"\blogin[ \t]+\S+[ \t]+password[ \t]+(?:(?P<q>[\"'])(?P<qv>[^\"'\r\n]*)(?P=q)|(?P<v>(?![=:])\S+))"),
         _group("password", "qv", "v"))),
     _Rule(("password",), _apply(re.compile(r"(?<![\w-])password[ \t]+(?P<q>[\"'])(?P<v>[^\"'\r\n]+)(?P=q)"),
                                 _group("password"))),
@@ -543,6 +568,11 @@ _CONN_HINT_RE = re.compile(
     r"|\bjdbc:|\bdbname[ \t]*=|\bodbc\b",
     re.IGNORECASE,
 )
+_PHRASE_KEYWORDS = frozenset({"password", "passwords", "passphrase", "passwort", "psk"})
+_PROSE_RE = re.compile(r"[a-z]\.[ \t]*$|, [a-z]")  # a sentence's full stop, a comma in a sentence
+_CODE_VALUE_RE = re.compile(r"[A-Za-z_][\w.>-]*\(|<[A-Za-z/]")  # get_secret(item), <span class=...>
+_NUMERIC_SECRETS = frozenset({"password", "wifi-psk", "connection-string"})  # a PIN-like password is one
+_CLASS_NAME_RE = re.compile(r"(?:[A-Z][a-z0-9]+){3,}")  # PascalCase of three humps or more
 _WIFI_KEY_RE = re.compile(r"psk|wep|^wpa|keymaterial|wifi|wlan")
 
 
@@ -596,12 +626,15 @@ def _kv_run(line: str, kinds: list[str]) -> str:
         kend = sm.start()
         while kend > 0 and line[kend - 1] in " \t":
             kend -= 1
-        quoted = kend > 0 and line[kend - 1] in "\"'"
-        if quoted:
+        quote = line[kend - 1] if kend > 0 and line[kend - 1] in "\"'" else ""
+        if quote:
             kend -= 1
         if not line[max(0, kend - 20):kend].lower().endswith(_KEY_SUFFIXES):
             continue  # the common case, decided without looking further
         kstart = _key_start(line, kend)
+        if quote and line[kstart - 1:kstart] != quote:
+            continue  # "cannot remove `/etc/passwd': Not a directory": a quoted name, no key
+        quoted = bool(quote)
         found = _secret_key(line[kstart:kend], url_param=line[kstart - 1:kstart] in ("?", "&"))
         if found is None:
             continue
@@ -638,6 +671,13 @@ def _kv_decide(line: str, kstart: int, kend: int, quoted: bool, sep: str, vm: re
                kind: str) -> Iterable[_Span]:
     key = line[kstart:kend].lower().lstrip("-$:/.")
     prefix = key[: len(key) - len(kw)]
+    at_line_start = _LINE_START_RE.fullmatch(line, 0, kstart) is not None
+    if sep == ":" and not quoted and not at_line_start and _CLASS_NAME_RE.fullmatch(line, kstart, kend):
+        return ()  # "== 26 AddRepositoryLoginAndPassword: migrating": a class or step name in a log, no setting
+    if sep == ":" and line[kstart:kend] in ("PASS", "XPASS"):
+        return ()  # "PASS: test-name" in a test summary
+    if key.startswith("pkcs11:"):
+        return ()  # a PKCS#11 URI names a token, it does not hold one
     if kw == "passwd" and not prefix and sep == ":" and vm.group("raw") is not None:
         first = line[vm.start("raw"):].split(None, 1)[0].lower()
         if first in _PASSWD_NOT_SECRET or first.startswith("["):
@@ -653,7 +693,12 @@ def _kv_decide(line: str, kstart: int, kend: int, quoted: bool, sep: str, vm: re
         value = vm.group("raw")
         if value.startswith("[REDACTED"):
             return ()  # masked already, by a rule that knew better where the value ends
-        at_line_start = _LINE_START_RE.fullmatch(line, 0, kstart) is not None
+        if _CODE_VALUE_RE.match(line, start):
+            return ()  # secret = secret_item_get_secret(item): code, the value is computed
+        if sep == ":" and _PROSE_RE.match(line, end - 1) and value[:-1].isalpha():
+            return ()  # "* signing-key: Updated."
+        if sep == ":" and not at_line_start and kind not in _NUMERIC_SECRETS and not _credential_like(value):
+            return ()  # "PrivateKey: these convert the": prose; in "user: bob, password: x" the password goes
         before = line[:kstart].rstrip()[-1:]
         if before == ";" or (before in ("\"", "'", "") and ";" in line[end:] and _CONN_HINT_RE.search(line)):
             # a connection string: values run to the next ';' (they may hold blanks), or the closing quote
@@ -662,16 +707,28 @@ def _kv_decide(line: str, kstart: int, kend: int, quoted: bool, sep: str, vm: re
             value = line[start:end]
         elif at_line_start:
             # a settings line: the value is the rest of it (a Wi-Fi key or INI password may hold blanks)
-            end = len(line.rstrip())
-            if quoted and line[end - 1:end] == ",":
-                end -= 1  # "key": value, in JSON or a YAML flow
-            value = line[start:end]
+            rest_end = len(line.rstrip())
+            if quoted and line[rest_end - 1:rest_end] == ",":
+                rest_end -= 1  # "key": value, in JSON or a YAML flow
+            if sep == ":" and not quoted and rest_end > end and (
+                    kw not in _PHRASE_KEYWORDS or _PROSE_RE.search(line, start, rest_end)):
+                # "auth: support pyparsing v3", "pwd: Jim Meyering", "sha256_password: more secure password
+                # encryption than native.": a topic and prose, not a setting. A token or key has no blanks (it
+                # is the first word, if that looks generated); a YAML passphrase may, so password and psk
+                # settings take the whole line unless it reads as prose
+                if not _credential_like(value):
+                    return ()
+            else:
+                end = rest_end
+                value = line[start:end]
     if vm.group("bq") is not None and value.startswith("{") and value.endswith("}"):
         return ()  # {{ template }}
     if _trivial(value) or (kw == "auth" and value.strip("\"' ").lower() in _AUTH_METHODS):
         return ()
-    if kw.startswith("token") and value.strip().isdigit():
-        return ()  # max_tokens = 4096: a count, not a token
+    if value.strip().isdigit() and (kw.startswith("token") or kind not in _NUMERIC_SECRETS and len(value) <= 6):
+        return ()  # max_tokens = 4096, tcp_syncookies=1: a count or a switch, not a secret
+    if kind not in _NUMERIC_SECRETS and len(value.strip()) < 4:
+        return ()  # accesskey="n" (HTML): too short to be a key or token
     if key in ("pwd", "oldpwd") and _looks_like_path(value):
         return ()  # PWD / OLDPWD: the working directory
     if kind != "password" and _looks_like_path(value):

@@ -167,7 +167,8 @@ def test_private_key_lines_collapse_and_later_lines_count_in_the_output() -> Non
     ("proxy_bypass=localhost", "proxy_bypass=localhost"),
     ("?sig=abc123def", "?sig=[REDACTED generic-secret]"),
     ("design sig=abc", "design sig=abc"),  # only a signed URL's sig= is a credential
-    ("Authorization: Bearer short", "Authorization: Bearer [REDACTED bearer-token]"),
+    ("Authorization: Bearer x1", "Authorization: Bearer [REDACTED bearer-token]"),
+    ("user: bob, password: hunter2", "user: bob, password: [REDACTED password]"),
     ("WWW-Authenticate: Basic realm=\"x\"", "WWW-Authenticate: Basic realm=\"x\""),
     ("mysql -u root -p mydb", "mysql -u root -p mydb"),  # -p then a blank: mysql asks for the password
     ("openssl rsa -in k.pem -passin file:/etc/k.pass", "openssl rsa -in k.pem -passin file:/etc/k.pass"),
