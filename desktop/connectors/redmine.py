@@ -247,6 +247,7 @@ class RedmineConnector(Connector):
         marker = submission_marker(submission_id)
         what = f"looking for submission {submission_id}"
         self._whoami()  # a wrong key or address shows as that, not as "not found"
+        # no titles_only/open_issues parameters: Redmine takes any value of them, even "0", as "yes"
         response = self._call("GET", "/search.json", what, params={
             "q": '"' + marker.replace('"', "") + '"', "issues": "1", "limit": "100"})
         exact = re.compile(re.escape(marker) + r"(?![\w-])")

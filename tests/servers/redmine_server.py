@@ -150,6 +150,9 @@ class RedmineServer:
             f"production:\n  adapter: sqlite3\n  database: {json.dumps(str(db))}\n  encoding: utf8\n"
             "  timeout: 5000\n")
         (self.root / "config" / "secret_key.txt").write_text(os.urandom(32).hex())
+        # Redmine mails every issue change; keep the mails in memory (never a machine's own port 25)
+        (self.root / "config" / "configuration.yml").write_text(
+            "production:\n  email_delivery:\n    delivery_method: :test\n")
         try:
             shutil.copyfile(TEMPLATE_DB, db)
             self.timings["database"] = time.monotonic() - t0
