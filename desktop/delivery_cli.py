@@ -82,8 +82,8 @@ def outcome_line(entry: Any, problems: Sequence[str] = ()) -> str:
         return (f"{entry.incident} queued: the helpdesk settings need fixing: {problems[0]}\n  the report is kept "
                 "and will be sent once the setting is fixed (then: deskline outbox send)")
     if entry.last_error:
-        return (f"{entry.incident} queued: the helpdesk could not be reached ({entry.last_error}); it will be sent "
-                "when the connection is back")
+        reason = entry.last_error.removesuffix("; will try again")
+        return f"{entry.incident} queued: {reason}; it will be sent when the connection is back"
     return f"{entry.incident} queued: it will be sent by: deskline outbox send"
 
 

@@ -421,7 +421,8 @@ class Outbox:
         self.blobs = self.folder / BLOBS
         self.clock = clock
         self.max_db_bytes = max_db_bytes
-        #: Things the user should be told about this outbox (a damaged database moved aside).
+        #: Things the user must be told about this outbox (a damaged database moved aside): every
+        #: caller shows them (the CLI prints them as warnings).
         self.warnings: list[str] = []
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -531,7 +532,7 @@ class Outbox:
                    f"and a new one started; {recovered} report{'s' if recovered != 1 else ''} "
                    f"recovered from it")
         self.warnings.append(message)
-        log.warning("%s", message)
+        log.info("%s", message)  # the caller shows Outbox.warnings to the user (the CLI prints them)
         return conn
 
     def _raise_sequence_committed(self, conn: sqlite3.Connection, at_least: int) -> None:

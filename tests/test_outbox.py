@@ -471,7 +471,6 @@ def test_priority_matrix() -> None:
 
 # ------------------------------------------------------------------------------- damage and space
 
-@pytest.mark.allow_warning_logs
 def test_a_garbage_database_is_moved_aside_and_numbers_go_on(tmp_path: Path) -> None:
     folder = tmp_path / "o"
     with Outbox(folder) as ob:
@@ -490,7 +489,6 @@ def test_a_garbage_database_is_moved_aside_and_numbers_go_on(tmp_path: Path) -> 
         assert ob.integrity() == "ok"
 
 
-@pytest.mark.allow_warning_logs
 def test_a_damaged_page_is_detected_and_what_is_readable_recovered(tmp_path: Path) -> None:
     folder = tmp_path / "o"
     with Outbox(folder) as ob:
