@@ -161,20 +161,39 @@ def _extension(name: str) -> str:
     return name.rpartition(".")[2].lower() if "." in name else ""
 
 
-def limit_problem(info: ConnectorInfo, name: str, size: int, sent_total: int) -> str:
-    """Why the backend will not take this file (its size or type), in words; empty when it will."""
+def _allowed(info: ConnectorInfo) -> set[str]:
+    return {e.strip().lower().lstrip(".") for e in info.allowed_extensions if e.strip()}
+
+
+def fit_name(info: ConnectorInfo, name: str, media_type: str) -> tuple[str, str] | None:
+    """The name and media type to send a file under so the backend takes its type; None when it will not.
+
+    A text file of a type the backend refuses (``app.log`` where only ``.txt`` is allowed, as on a stock
+    django-helpdesk) goes as ``app.log.txt``, text/plain: the same bytes under a name it takes.
+    """
+    allowed = _allowed(info)
+    if not allowed or _extension(name) in allowed:
+        return name, media_type
+    texty = media_type.startswith("text/") or media_type in ("application/json", "application/xml")
+    if texty and "txt" in allowed:
+        return f"{name}.txt", "text/plain"
+    return None
+
+
+def limit_problem(info: ConnectorInfo, name: str, size: int) -> str:
+    """Why the backend will not take this file (its type or size), in words; empty when it will.
+
+    Files go one per request, so ``max_total_bytes`` (a request's limit) bounds each file too.
+    """
     from desktop.diagnostics.findings import human_bytes
 
-    allowed = {e.lower().lstrip(".") for e in info.allowed_extensions}
+    allowed = _allowed(info)
     if allowed and _extension(name) not in allowed:
         return (f"this helpdesk does not accept files of this type (it takes "
-                f"{', '.join(sorted(allowed))})")
-    if info.max_attachment_bytes is not None and size > info.max_attachment_bytes:
-        return (f"{human_bytes(size)} is more than the {human_bytes(info.max_attachment_bytes)} this helpdesk "
-                "accepts per file")
-    if info.max_total_bytes is not None and sent_total + size > info.max_total_bytes:
-        return (f"with it the ticket's files would take {human_bytes(sent_total + size)}, more than the "
-                f"{human_bytes(info.max_total_bytes)} this helpdesk accepts per ticket")
+                f"{', '.join('.' + e for e in sorted(allowed))}; helpdesk.attachment_extensions)")
+    limits = [n for n in (info.max_attachment_bytes, info.max_total_bytes) if n is not None]
+    if limits and size > min(limits):
+        return f"{human_bytes(size)} is more than the {human_bytes(min(limits))} this helpdesk accepts per file"
     return ""
 
 
@@ -400,27 +419,41 @@ class Sender:
         result.sent.append(entry.incident)
         return True
 
+    def _part_payload(self, entry: Entry, part: Part, info: ConnectorInfo) -> tuple[str, str, bytes]:
+        """What to send for a part: (name, media type, bytes). The report goes as its bundle (zip), or
+        as report.json where the backend takes no zip files; a user's file as stored."""
+        if part.kind == "report":
+            if fit_name(info, part.name, part.media_type) == (part.name, part.media_type):
+                return part.name, part.media_type, self.outbox.make_report_bundle(entry.id)
+            from desktop.diagnostics.bundle import dumps_report
+
+            name = part.name.removesuffix(".zip") + ".json"
+            fitted = fit_name(info, name, "application/json") or (name, "application/json")
+            return fitted[0], fitted[1], dumps_report(self.outbox.document(entry.id)).encode("utf-8")
+        data = self.outbox.read_part(entry, part)
+        fitted = fit_name(info, part.name, part.media_type) or (part.name, part.media_type)
+        return fitted[0], fitted[1], data
+
     def _attachments(self, entry: Entry, connector: Connector, deadline: float | None, result: RunResult) -> None:
         ref = entry.ticket()
-        assert ref is not None  # noqa: S101 - only sent entries get here
-        sent_total = sum(p.size for p in entry.parts if p.state == "done")
+        if ref is None:  # only sent entries get here
+            return
         for part in entry.pending_parts:
             if deadline is not None and self.monotonic() >= deadline:
                 return
             try:
-                data = (self.outbox.make_report_bundle(entry.id) if part.kind == "report"
-                        else self.outbox.read_part(entry, part))
+                name, media_type, data = self._part_payload(entry, part, connector.info)
             except PartUnreadable as exc:
                 self.outbox.mark_part(entry.id, self.owner, part.seq, "failed", str(exc))
                 result.errors[entry.incident] = str(exc)
                 continue
-            problem = limit_problem(connector.info, part.name, len(data), sent_total)
+            problem = limit_problem(connector.info, name, len(data))
             if problem:
                 log.info("%s: %s not sent: %s", entry.incident, part.name, problem)
                 self.outbox.mark_part(entry.id, self.owner, part.seq, "refused", problem, size=len(data))
                 continue
             try:
-                connector.attach(ref, [AttachmentFile(part.name, part.media_type, data)])
+                connector.attach(ref, [AttachmentFile(name, media_type, data)])
             except ConfigurationError as exc:
                 self._configuration_problem(entry, ref.backend, exc, result)
                 return
@@ -434,8 +467,8 @@ class Sender:
                 log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
                 self._retry_later(entry, exc, result, uncertain=None)
                 return
-            self.outbox.mark_part(entry.id, self.owner, part.seq, "done", size=len(data))
-            sent_total += len(data)
+            note = f"sent as {name}" if name != part.name else ""
+            self.outbox.mark_part(entry.id, self.owner, part.seq, "done", note, size=len(data))
         entry = self.outbox.get(entry.id)
         unnoted = entry.unnoted_parts
         if unnoted:

@@ -379,25 +379,34 @@ def test_a_live_lease_is_respected(outbox: Outbox, clock: Clock) -> None:
 def test_files_over_the_limits_are_refused_and_noted_on_the_ticket(outbox: Outbox) -> None:
     files = [Attachment("big.log", b"x" * 20_000, "text/plain", True),
              Attachment("pic.png", b"p" * 100, "image/png", False),
-             Attachment("ok.log", b"fine", "text/plain", True)]
+             Attachment("ok.log", b"fine", "text/plain", True),
+             Attachment("net.cfg", b"a = 1", "text/plain", True)]
     entry = enqueue(outbox, files=files)
-    fake = Recorder(ConnectorInfo(name="fake", max_attachment_bytes=10_000, allowed_extensions=("zip", ".LOG")))
+    # like a stock django-helpdesk: no .zip, .json or .cfg; text goes as .txt
+    fake = Recorder(ConnectorInfo(name="fake", max_attachment_bytes=10_000, allowed_extensions=(".txt", "LOG")))
     make_sender(outbox, fake).run()
     done = outbox.get(entry.id)
-    assert [f.name for f in fake.files["1"]] == ["deskline-report-DL-000001.zip", "ok.log"]
+    sent = {f.name: f for f in fake.files["1"]}
+    assert list(sent) == ["deskline-report-DL-000001.json.txt", "ok.log", "net.cfg.txt"]
+    assert json.loads(sent["deskline-report-DL-000001.json.txt"].data) == document()
+    assert sent["net.cfg.txt"].media_type == "text/plain" and sent["net.cfg.txt"].data == b"a = 1"
     states = {p.name: (p.state, p.reason, p.noted) for p in done.parts}
+    assert states["net.cfg"] == ("done", "sent as net.cfg.txt", False)
     assert states["big.log"][0] == "refused" and "19.5 KiB is more than the 9.8 KiB" in states["big.log"][1]
-    assert states["pic.png"][0] == "refused" and "does not accept files of this type" in states["pic.png"][1]
+    assert states["pic.png"][0] == "refused" and "does not accept files of this type (it takes .log, .txt" in \
+        states["pic.png"][1]
     assert states["big.log"][2] and states["pic.png"][2]
     (note,) = fake.comments["1"]
     assert "big.log: 19.5 KiB" in note and "pic.png" in note and "deskline outbox export DL-000001" in note
     assert done.label == "sent (2 files not attached)" and not done.has_work
 
 
-def test_total_size_limit_and_a_server_refusing_a_file(outbox: Outbox) -> None:
-    files = [Attachment(f"f{i}.log", b"y" * 4000, "text/plain", True) for i in range(3)]
+def test_a_request_limit_and_a_server_refusing_a_file(outbox: Outbox) -> None:
+    files = [Attachment("f0.log", b"y" * 4000, "text/plain", True),
+             Attachment("f1.log", b"y" * 4000, "text/plain", True),
+             Attachment("f2.log", b"z" * 60_000, "text/plain", True)]
     entry = enqueue(outbox, files=files)
-    fake = Recorder(ConnectorInfo(name="fake", max_total_bytes=40_000 + 8_000))
+    fake = Recorder(ConnectorInfo(name="fake", max_total_bytes=50_000, allowed_extensions=("zip", "log")))
 
     def hook(method: str, arg: str) -> None:
         if method == "attach" and arg == "f0.log":
@@ -406,11 +415,11 @@ def test_total_size_limit_and_a_server_refusing_a_file(outbox: Outbox) -> None:
     fake.hook = hook
     make_sender(outbox, fake).run()
     states = {p.name: p.state for p in outbox.get(entry.id).parts}
-    bundle_size = outbox.get(entry.id).parts[0].size
-    assert states["f0.log"] == "refused"
-    assert states["f1.log"] == "done"
-    assert states["f2.log"] == ("done" if bundle_size + 8000 <= 48_000 else "refused")
-    assert "(413)" in fake.comments["1"][0]
+    assert states == {"deskline-report-DL-000001.zip": "done", "f0.log": "refused", "f1.log": "done",
+                      "f2.log": "refused"}
+    (note,) = fake.comments["1"]
+    assert "f0.log: the helpdesk refused the size of the upload while adding f0.log (413)" in note
+    assert "f2.log: 58.6 KiB is more than the 48.8 KiB this helpdesk accepts per file" in note
 
 
 def test_an_unreadable_file_fails_the_report_with_the_reason(outbox: Outbox) -> None:
