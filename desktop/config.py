@@ -110,7 +110,9 @@ SCHEMA: tuple[Setting, ...] = (
     _s("helpdesk.queue", str, "", "Queue",
        "Where new tickets go on the helpdesk: for django-helpdesk the queue's number (its id, shown in "
        "the address of the queue's page in the admin); for Redmine the project's identifier (as in "
-       "/projects/IDENTIFIER), of a project the account may add issues to."),
+       "/projects/IDENTIFIER), of a project the account may add issues to; for Request Tracker the queue's "
+       "name; for Zammad the group's name; for GLPI the ITIL category's number (empty: none); for Jira "
+       "Service Management the service desk's id or project key."),
     _s("helpdesk.token", str, "", "Helpdesk credential",
        "Where the API token (or, with helpdesk.username, the password) is kept: env:NAME for an "
        "environment variable or keyring:SERVICE/USER for the OS keyring. Never the secret itself."),
@@ -133,11 +135,63 @@ SCHEMA: tuple[Setting, ...] = (
     _s("helpdesk.max_upload_mb", float, 0.0, "Largest upload",
        "MiB the helpdesk (or the web server in front of it) accepts in one request; larger attachments are "
        "sent in parts or, a single file over it, refused. 0: the connector's default (django-helpdesk: 10; "
-       "Redmine: 5, its stock 'Maximum attachment size' under Administration > Settings > Files).",
+       "Redmine: 5, its stock 'Maximum attachment size' under Administration > Settings > Files; Request "
+       "Tracker: 9.5, its $MaxAttachmentSize; Zammad: 50 per request, files base64-encoded; GLPI: 2, its "
+       "document size under Setup > General; Jira: 10).",
        minimum=0, maximum=4096),
     _s("helpdesk.tracker", str, "", "Tracker",
        "Redmine: the tracker new issues get, by name (Bug, Feature, Support, ...). Empty: the project's "
        "first tracker, as Redmine chooses."),
+    _s("jira.request_type", str, "", "Jira request type",
+       "Jira Service Management: the id of the request type new requests get (a number, shown in the address "
+       "of the request type's settings page: .../request-types/request-type/ID)."),
+    _s("glpi.app_token", str, "", "GLPI application token",
+       "GLPI: where the API client's App-Token is kept (env:NAME or keyring:SERVICE/USER), when the API "
+       "client under Setup > General > API asks for one. Empty: none."),
+    _s("zammad.tags", list, ["deskline"], "Zammad tags",
+       "Zammad: tags every new ticket gets (the incident number is added to them)."),
+    _s("rt.submission_field", str, "", "RT submission field",
+       "Request Tracker: a ticket custom field (by name) that takes each report's submission id, so an "
+       "interrupted report is found again without RT's full-text search. Empty: search the ticket text."),
+    # -- e-mail (helpdesk.backend = "email"): reports sent to a helpdesk's mail intake
+    _s("smtp.host", str, "", "Mail server",
+       "The SMTP server that takes the reports' mail (host name or address)."),
+    _s("smtp.port", int, 0, "Mail server port",
+       "0: the usual port of smtp.security (587 for starttls, 465 for ssl, 25 for plain).", minimum=0, maximum=65535),
+    _s("smtp.security", str, "starttls", "Mail encryption",
+       "starttls: encrypt after connecting (port 587); ssl: encrypted from the start (port 465); plain: no "
+       "encryption, only for a mail relay on this machine or a trusted local network (credentials are then "
+       "sent only to this machine).", choices=("starttls", "ssl", "plain")),
+    _s("smtp.username", str, "", "Mail login",
+       "Account to log in to the mail server with. Empty: send without logging in."),
+    _s("smtp.password", str, "", "Mail password",
+       "Where the mail password is kept: env:NAME or keyring:SERVICE/USER. Never the password itself."),
+    _s("smtp.from", str, "", "Sender address",
+       "The From address of the reports' mail (the Message-ID uses its domain)."),
+    _s("smtp.to", str, "", "Helpdesk's mail intake",
+       "The address the helpdesk turns mail into tickets from."),
+    _s("smtp.timeout", float, 30.0, "Mail timeout",
+       "Seconds to wait for the mail server to connect and for each answer.", minimum=1, maximum=600),
+    _s("smtp.ca_bundle", str, "", "Mail server certificates",
+       "PEM file of the certificate authorities that signed the mail server's certificate, when they are "
+       "not the system's. Empty: the system's."),
+    _s("smtp.verify_tls", bool, True, "Check the mail server's certificate",
+       "Refuse a mail server whose TLS certificate is not trusted. Turn off only for a test server."),
+    _s("smtp.max_message_bytes", int, 20 * 1024 * 1024, "Largest mail",
+       "Bytes one mail may have; files go in several mails below it, a single larger file is refused. The "
+       "server's own limit (SIZE) is honoured too.", minimum=64 * 1024, maximum=1024 * 1024 * 1024),
+    # -- the generic webhook (helpdesk.backend = "webhook"; the payload is described in docs/webhook.md)
+    _s("webhook.secret", str, "", "Webhook secret",
+       "Where the shared secret that signs every request (HMAC-SHA256) is kept: env:NAME or "
+       "keyring:SERVICE/USER. Never the secret itself."),
+    _s("webhook.status_url", str, "", "Webhook status address",
+       "Address to ask for a ticket's status, with {ticket_id} in it. Empty: no status."),
+    _s("webhook.find_url", str, "", "Webhook find address",
+       "Address to ask for the ticket of a submission, with {submission_id} in it. Empty: the receiver's "
+       "Idempotency-Key handling alone prevents duplicates."),
+    _s("webhook.max_request_bytes", int, 20 * 1024 * 1024, "Largest webhook request",
+       "Bytes one request may have; files (base64 in the JSON) are split over several requests below it.",
+       minimum=64 * 1024, maximum=1024 * 1024 * 1024),
     # -- the outbox: every report is saved here before it is sent, and retried until it arrives
     _s("outbox.path", str, "", "Outbox folder",
        "Folder holding the outbox database and the reports' files. Empty: 'outbox' in Deskline's data "
