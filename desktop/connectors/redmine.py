@@ -190,8 +190,8 @@ class RedmineConnector(Connector):
             raise self._unprocessable(response, what)
         issue_back = _json(response, what).get("issue")
         ticket_id = issue_back.get("id") if isinstance(issue_back, dict) else None
-        if not isinstance(ticket_id, int):
-            raise PermanentError(f"the helpdesk did not say which issue it created while {what}")
+        if not isinstance(ticket_id, int):  # it may have made one: transient, so the outbox looks first
+            raise TransientError(f"the helpdesk did not say which issue it created while {what}")
         log.info("redmine: issue #%s created for submission %s", ticket_id, submission.submission_id)
         return self._ref(ticket_id)
 
