@@ -312,3 +312,14 @@ def test_from_settings(httpserver: HTTPServer) -> None:
                           "glpi.app_token": "env:Y", "helpdesk.queue": " 3 ", "helpdesk.max_upload_mb": 8.0})
     assert conn.config.category == "3" and conn.info.max_attachment_bytes == 8 * 1024 * 1024
     assert conn.api == httpserver.url_for("/glpi/apirest.php")
+
+
+def test_registry_builds_it_from_a_settings_file() -> None:
+    from desktop.config import parse
+    from desktop.connectors import registry
+
+    settings = parse('[helpdesk]\nbackend = "glpi"\nurl = "https://glpi.example.org"\nqueue = "3"\n'
+                     'token = "env:GLPI"\n[glpi]\napp_token = "keyring:deskline/glpi-app"\n')
+    conn = registry.from_settings(settings)
+    assert isinstance(conn, GlpiConnector) and conn.config.app_token_ref == "keyring:deskline/glpi-app"
+    assert conn.api == "https://glpi.example.org/apirest.php"

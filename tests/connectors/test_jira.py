@@ -285,3 +285,13 @@ def test_from_settings(httpserver: HTTPServer) -> None:
     with pytest.raises(ConfigurationError) as info:
         from_settings({"helpdesk.url": httpserver.url_for("/"), "helpdesk.queue": "10"})
     assert info.value.setting == "jira.request_type"
+
+
+def test_registry_builds_it_from_a_settings_file() -> None:
+    from desktop.config import parse
+    from desktop.connectors import registry
+
+    settings = parse('[helpdesk]\nbackend = "jira"\nurl = "https://example.atlassian.net"\nqueue = "HD"\n'
+                     'username = "it@example.org"\ntoken = "env:JIRA"\n[jira]\nrequest_type = "25"\n')
+    conn = registry.from_settings(settings)
+    assert isinstance(conn, JiraConnector) and conn.config.request_type == "25"

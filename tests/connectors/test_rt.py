@@ -280,3 +280,13 @@ def test_from_settings(httpserver: HTTPServer) -> None:
                           "helpdesk.token": f"env:{ENV}", "rt.submission_field": "Deskline"})
     assert conn.api == httpserver.url_for(API) and conn.config.queue == "Support"
     assert conn.info.max_attachment_bytes == 10_000_000
+
+
+def test_registry_builds_it_from_a_settings_file() -> None:
+    from desktop.config import parse
+    from desktop.connectors import registry
+
+    settings = parse('[helpdesk]\nbackend = "rt"\nurl = "https://rt.example.org"\nqueue = "General"\n'
+                     'token = "env:RT"\n[rt]\nsubmission_field = "Deskline submission"\n')
+    conn = registry.from_settings(settings)
+    assert isinstance(conn, RtConnector) and conn.config.submission_field == "Deskline submission"

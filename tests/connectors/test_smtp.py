@@ -457,3 +457,14 @@ def test_from_settings_reads_the_smtp_group() -> None:
     conn = from_settings(settings)
     assert conn.port == 2525 and conn.config.recipient == "h@b.c"
     assert conn.info.max_total_bytes is not None and conn.info.max_total_bytes < 1_000_000 * 3 / 4
+
+
+def test_registry_builds_it_from_a_settings_file() -> None:
+    from desktop.config import parse
+    from desktop.connectors import registry
+
+    settings = parse('[helpdesk]\nbackend = "email"\n[smtp]\nhost = "mail.example.org"\nusername = "deskline"\n'
+                     'password = "keyring:deskline/smtp"\nfrom = "laptop@example.org"\nto = "help@example.org"\n')
+    conn = registry.from_settings(settings)
+    assert isinstance(conn, SmtpConnector)
+    assert (conn.port, conn.config.security, conn.config.password_ref) == (587, "starttls", "keyring:deskline/smtp")

@@ -309,3 +309,14 @@ def test_from_settings(httpserver: HTTPServer) -> None:
     with pytest.raises(ConfigurationError) as info:
         from_settings({"helpdesk.url": "ftp://example.org"})
     assert info.value.setting == "helpdesk.url"
+
+
+def test_registry_builds_it_from_a_settings_file() -> None:
+    from desktop.config import parse
+    from desktop.connectors import registry
+
+    settings = parse('[helpdesk]\nbackend = "webhook"\nurl = "https://hooks.example.org/deskline"\n'
+                     '[webhook]\nsecret = "env:HOOK"\nstatus_url = "https://hooks.example.org/t/{ticket_id}"\n')
+    conn = registry.from_settings(settings)
+    assert isinstance(conn, WebhookConnector)
+    assert conn.config.secret_ref == "env:HOOK" and conn.info.extra["status"] == "supported"

@@ -305,3 +305,13 @@ def test_from_settings(httpserver: HTTPServer) -> None:
     with pytest.raises(ConfigurationError) as info:
         from_settings({"helpdesk.url": httpserver.url_for("/"), "helpdesk.queue": ""})
     assert info.value.setting == "helpdesk.queue"
+
+
+def test_registry_builds_it_from_a_settings_file() -> None:
+    from desktop.config import parse
+    from desktop.connectors import registry
+
+    settings = parse('[helpdesk]\nbackend = "zammad"\nurl = "https://zammad.example.org"\nqueue = "Users"\n'
+                     'token = "env:ZAMMAD"\n[zammad]\ntags = ["deskline", "office"]\n')
+    conn = registry.from_settings(settings)
+    assert isinstance(conn, ZammadConnector) and conn.config.tags == ("deskline", "office")
