@@ -54,7 +54,7 @@ DEFAULT_MAX_FILE_BYTES = 10_000_000
 STATES = {"new": "new", "open": "open", "stalled": "pending", "resolved": "resolved", "rejected": "closed",
           "deleted": "closed"}
 FIND_CANDIDATES = 3
-REPLIES = 20  # at most this many recent correspondences are read per status
+REPLIES = 10  # at most this many recent correspondences are read per status (one request each)
 
 
 @dataclass(frozen=True)

@@ -468,3 +468,36 @@ def test_registry_builds_it_from_a_settings_file() -> None:
     conn = registry.from_settings(settings)
     assert isinstance(conn, SmtpConnector)
     assert (conn.port, conn.config.security, conn.config.password_ref) == (587, "starttls", "keyring:deskline/smtp")
+
+
+def test_end_to_end_through_the_outbox(plain: Server, tmp_path: Path) -> None:
+    """A report queued in the real outbox reaches the mail server: the report mail first, then the bundle
+    and the user's file as replies to it; nothing is sent twice on the next run."""
+    from desktop.delivery import Sender
+    from desktop.diagnostics.bundle import read_bundle
+    from desktop.diagnostics.report import Attachment
+    from desktop.outbox import Outbox
+    from tests.outbox_doubles import document
+
+    conn = _connector(plain.port)
+    with Outbox(tmp_path / "outbox") as outbox:
+        entry = outbox.enqueue(document=document(), title="Printer prints blank pages",
+                               description="Every page is blank.", summary="## Findings\n\nNo problems found.",
+                               attachments=[Attachment("cups.log", b"E [printer] blank\n", "text/plain", False)])
+        with Sender(outbox, lambda backend: conn, backend="email", fingerprint="t") as sender:
+            result = sender.run()
+            assert result.sent == [entry.incident] and result.errors == {}
+            assert sender.run().sent == []
+        done = outbox.get(entry.id)
+        assert done.state == "sent" and not done.has_work
+
+    report, bundle_mail, file_mail = plain.handler.messages
+    assert report["Subject"] == f"Printer prints blank pages [{entry.incident}]"
+    assert report["X-Deskline-Submission"] == entry.submission_id
+    assert bundle_mail["In-Reply-To"] == file_mail["In-Reply-To"] == report["Message-ID"]
+    (bundle,) = bundle_mail.iter_attachments()
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bundle.get_payload(decode=True))
+    assert read_bundle(path).document["report_id"] == document()["report_id"]
+    (log_file,) = file_mail.iter_attachments()
+    assert (log_file.get_filename(), log_file.get_content()) == ("cups.log", "E [printer] blank\n")

@@ -320,3 +320,31 @@ def test_registry_builds_it_from_a_settings_file() -> None:
     conn = registry.from_settings(settings)
     assert isinstance(conn, WebhookConnector)
     assert conn.config.secret_ref == "env:HOOK" and conn.info.extra["status"] == "supported"
+
+
+def test_end_to_end_through_the_outbox(httpserver: HTTPServer, tmp_path: Any) -> None:
+    """A report queued in the real outbox reaches the receiver: create first, then the bundle (whose report
+    and findings the attach event carries) and the user's file; a second run sends nothing."""
+    from desktop.delivery import Sender
+    from desktop.diagnostics.report import Attachment
+    from desktop.outbox import Outbox
+    from tests.outbox_doubles import document
+
+    receiver = Receiver()
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(receiver)
+    conn = _connector(httpserver)
+    with Outbox(tmp_path / "outbox") as outbox:
+        entry = outbox.enqueue(document=document(), title="VPN drops", description="Every 10 minutes.",
+                               summary="## Findings",
+                               attachments=[Attachment("vpn.log", b"drop\n", "text/plain", False)])
+        with Sender(outbox, lambda backend: conn, backend="webhook", fingerprint="t") as sender:
+            assert sender.run().sent == [entry.incident]
+            assert sender.run().sent == []
+        assert outbox.get(entry.id).ticket() == TicketRef("webhook", "4711", "https://hd.example/t/4711")
+
+    create, bundle, log_file = (r["payload"] for r in receiver.requests)
+    assert create["event"] == "create" and create["submission_id"] == entry.submission_id
+    assert create["incident"] == entry.incident
+    assert bundle["event"] == "attach" and bundle["report"]["report_id"] == document()["report_id"]
+    assert bundle["findings"] == document()["findings"]
+    assert log_file["attachments"][0]["name"] == "vpn.log" and log_file["report"] is None
