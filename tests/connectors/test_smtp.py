@@ -497,7 +497,9 @@ def test_end_to_end_through_the_outbox(plain: Server, tmp_path: Path) -> None:
     assert bundle_mail["In-Reply-To"] == file_mail["In-Reply-To"] == report["Message-ID"]
     (bundle,) = bundle_mail.iter_attachments()
     path = tmp_path / "bundle.zip"
-    path.write_bytes(bundle.get_payload(decode=True))
+    data = bundle.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    path.write_bytes(data)
     assert read_bundle(path).document["report_id"] == document()["report_id"]
     (log_file,) = file_mail.iter_attachments()
     assert (log_file.get_filename(), log_file.get_content()) == ("cups.log", "E [printer] blank\n")
