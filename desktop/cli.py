@@ -150,7 +150,20 @@ def _delivery_parsers(sub: Any) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--refresh", action="store_true", help="ask the helpdesk for news first")
     p.add_argument("--format", "-f", choices=("text", "json"), default="text")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="time for --refresh")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="time for --refresh, or for sending")
+    acts = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    acts.add_parser("list", help="list them (the default)")
+    a = acts.add_parser("comment", help="add a comment (and files) to a report's ticket")
+    a.add_argument("id", metavar="ID", help="the report (like DL-000123)")
+    a.add_argument("text", help="the comment")
+    a.add_argument("--attach", "-a", action="append", metavar="FILE", default=[],
+                   help="attach a file (text files are redacted like the report)")
+    a = acts.add_parser("rate", help="rate how a report's ticket was handled (1-5)")
+    a.add_argument("id", metavar="ID", help="the report (like DL-000123)")
+    a.add_argument("score", type=int, choices=range(1, 6), metavar="SCORE", help="1 (bad) to 5 (very good)")
+    a.add_argument("--remark", default="", help="a few words on it")
+    a = acts.add_parser("close", help="close a ticket in the local store")
+    a.add_argument("id", metavar="ID", help="the report (like DL-000123)")
 
     p = sub.add_parser("outbox", help="reports waiting to be sent: list, send, retry, export", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)

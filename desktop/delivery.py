@@ -349,7 +349,8 @@ class Sender:
             if not self._create(entry, connector, backend, result):
                 return
             entry = self.outbox.get(entry.id)
-        self._attachments(entry, connector, deadline, result)
+        if self._attachments(entry, connector, deadline, result) and self._followups(entry, connector, result):
+            result.completed.append(entry.incident)
 
     def _configuration_problem(self, entry: Entry, backend: str, exc: ConfigurationError, result: RunResult,
                                *, during_create: bool = False, was_uncertain: bool = False) -> None:
@@ -434,13 +435,14 @@ class Sender:
         fitted = fit_name(info, part.name, part.media_type) or (part.name, part.media_type)
         return fitted[0], fitted[1], data
 
-    def _attachments(self, entry: Entry, connector: Connector, deadline: float | None, result: RunResult) -> None:
+    def _attachments(self, entry: Entry, connector: Connector, deadline: float | None, result: RunResult) -> bool:
+        """Send the pending files; True when nothing is left to do for them."""
         ref = entry.ticket()
         if ref is None:  # only sent entries get here
-            return
+            return False
         for part in entry.pending_parts:
             if deadline is not None and self.monotonic() >= deadline:
-                return
+                return False
             try:
                 name, media_type, data = self._part_payload(entry, part, connector.info)
             except PartUnreadable as exc:
@@ -456,17 +458,17 @@ class Sender:
                 connector.attach(ref, [AttachmentFile(name, media_type, data)])
             except ConfigurationError as exc:
                 self._configuration_problem(entry, ref.backend, exc, result)
-                return
+                return False
             except PermanentError as exc:
                 self.outbox.mark_part(entry.id, self.owner, part.seq, "refused", str(exc), size=len(data))
                 continue
             except (TransientError, DeliveryError) as exc:
                 self._retry_later(entry, exc, result, uncertain=None)
-                return
+                return False
             except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the file or stop the queue
                 log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
                 self._retry_later(entry, exc, result, uncertain=None)
-                return
+                return False
             note = f"sent as {name}" if name != part.name else ""
             self.outbox.mark_part(entry.id, self.owner, part.seq, "done", note, size=len(data))
         entry = self.outbox.get(entry.id)
@@ -476,18 +478,67 @@ class Sender:
                 connector.comment(ref, refusal_note(entry, unnoted))
             except ConfigurationError as exc:
                 self._configuration_problem(entry, ref.backend, exc, result)
-                return
+                return False
             except PermanentError as exc:
                 log.info("%s: the note about files not attached was refused: %s", entry.incident, exc)
             except (TransientError, DeliveryError) as exc:
                 self._retry_later(entry, exc, result, uncertain=None)
-                return
+                return False
             except Exception as exc:  # noqa: BLE001 - a connector bug must not stop the queue
                 log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
                 self._retry_later(entry, exc, result, uncertain=None)
-                return
+                return False
             self.outbox.mark_noted(entry.id, self.owner, [p.seq for p in unnoted])
-        result.completed.append(entry.incident)
+        return True
+
+    def _followups(self, entry: Entry, connector: Connector, result: RunResult) -> bool:
+        """Send the report's queued comments and ratings, oldest first; True when none is left."""
+        ref = entry.ticket()
+        if ref is None:
+            return False
+        for fu in self.outbox.followups(entry.id, ("queued",)):
+            files, left_out = [], []
+            try:
+                for name, media_type, size, sha in fu.files:
+                    data = self.outbox.read_followup_file(name, size, sha)
+                    fitted = fit_name(connector.info, name, media_type) or (name, media_type)
+                    problem = limit_problem(connector.info, fitted[0], len(data))
+                    if problem:
+                        left_out.append(f"{name}: {problem}")
+                    else:
+                        files.append(AttachmentFile(fitted[0], fitted[1], data))
+            except PartUnreadable as exc:
+                self.outbox.mark_followup(fu.id, self.owner, "failed", str(exc))
+                result.errors[entry.incident] = str(exc)
+                continue
+            text = fu.text
+            if left_out:
+                text = (text + "\n\n" if text else "") + "Deskline could not attach: " + "; ".join(left_out)
+            try:
+                if fu.kind == "rating":
+                    connector.rate(ref, int(fu.score or 0), text)
+                else:
+                    connector.comment(ref, text, files)
+            except ConfigurationError as exc:
+                self._configuration_problem(entry, ref.backend, exc, result)
+                return False
+            except PermanentError as exc:
+                log.info("%s: the helpdesk refused a %s: %s", entry.incident, fu.kind, exc)
+                self.outbox.mark_followup(fu.id, self.owner, "failed", str(exc))
+                result.errors[entry.incident] = str(exc)
+                continue
+            except (TransientError, DeliveryError) as exc:
+                self._retry_later(entry, exc, result, uncertain=None)
+                return False
+            except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the comment or stop the queue
+                log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
+                self._retry_later(entry, exc, result, uncertain=None)
+                return False
+            self.outbox.mark_followup(fu.id, self.owner, "sent", "; ".join(left_out))
+            log.info("%s: %s sent to ticket %s", entry.incident, fu.kind, ref.ticket_id)
+        return True
+
+
 
 
 # ------------------------------------------------------------------------------------ ticket status

@@ -124,10 +124,13 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO, settings: Any
 # --------------------------------------------------------------------------------------- tickets
 
 def cmd_tickets(args: argparse.Namespace, out: TextIO, err: TextIO, settings: Any) -> int:
-    """``deskline tickets [--refresh]``: the user's reports and their tickets' status."""
+    """``deskline tickets [--refresh]``: the user's reports and their tickets' status; ``comment``, ``rate``
+    and ``close`` act on one of them."""
     from desktop.connectors.base import ConfigurationError
     from desktop.delivery import refresh_tickets
 
+    if args.action in ("comment", "rate", "close"):
+        return _ticket_action(args, out, err, settings)
     status = EXIT_OK
     outbox = _open(settings, err)
     try:
@@ -168,6 +171,83 @@ def cmd_tickets(args: argparse.Namespace, out: TextIO, err: TextIO, settings: An
         return status
     finally:
         outbox.close()
+
+
+def _ticket_action(args: argparse.Namespace, out: TextIO, err: TextIO, settings: Any) -> int:
+    from desktop.delivery import Sender, send_entry_now, ticket_label
+
+    outbox = _open(settings, err)
+    try:
+        entry = outbox.lookup(args.id)
+        if args.action == "close":
+            return _close_local(entry, out, settings)
+        files = _load_files(args.attach, settings) if args.action == "comment" else []
+        if args.action == "comment":  # OutboxError (a failed report, no words, a full disk): one line, exit 2
+            fu = outbox.add_followup(entry.id, "comment", text=args.text, attachments=files)
+        else:
+            fu = outbox.add_followup(entry.id, "rating", score=args.score, text=args.remark)
+        what = "comment" if fu.kind == "comment" else f"rating {fu.score}/5"
+        if entry.state != "sent":
+            out.write(f"{entry.incident}: {what} saved; it follows the report, which is {entry.label}\n")
+            return EXIT_OK
+        with Sender.from_settings(outbox, settings) as sender:
+            timeout = args.timeout if args.timeout is not None else settings["outbox.send_timeout"]
+            entry = send_entry_now(sender, entry, timeout)
+        fu = outbox.followup(fu.id)
+        if fu.state == "sent":
+            tail = f" (not attached: {fu.reason})" if fu.reason else ""
+            where = "the local ticket" if entry.backend == "local" else ticket_label(entry)
+            out.write(f"{entry.incident}: {what} sent to {where}{tail}\n")
+            return EXIT_OK
+        if fu.state == "failed":
+            out.write(f"{entry.incident}: {what} not sent: {fu.reason}\n")
+            return EXIT_ATTENTION
+        problems = [p.message for p in outbox.problems() if p.backend == entry.backend]
+        if problems:
+            out.write(f"{entry.incident}: {what} saved; the helpdesk settings need fixing: {problems[0]}\n")
+            return EXIT_ATTENTION
+        reason = entry.last_error.removesuffix("; will try again") or "not sent yet"
+        out.write(f"{entry.incident}: {what} saved: {reason}; it will be sent when the connection is back\n")
+        return EXIT_OK
+    finally:
+        outbox.close()
+
+
+def _load_files(paths: Sequence[str], settings: Any) -> list[Any]:
+    """The user's files for a comment, checked and redacted like a report's attachments."""
+    import os
+    from pathlib import Path
+
+    from desktop.diagnostics.redaction import Redactor
+    from desktop.diagnostics.report import load_attachment
+
+    redactor = Redactor(pseudonymize=settings["report.pseudonymize"],
+                        keep_private_ips=settings["report.keep_private_ips"])
+    files = []
+    for a in paths:
+        p = Path(a)
+        if not p.is_file():
+            raise UsageError(f"{a}: no such file to attach")
+        if not os.access(p, os.R_OK):
+            raise UsageError(f"{a}: not readable (permission denied)")
+        files.append(load_attachment(p, redactor))
+    return files
+
+
+def _close_local(entry: Any, out: TextIO, settings: Any) -> int:
+    from desktop.connectors.local import LocalStore
+    from desktop.outbox import default_folder
+
+    if entry.backend != "local" or entry.state != "sent":
+        where = "it is not in the local store" if entry.state != "sent" else f"it is on {entry.backend}"
+        raise UsageError(f"{entry.incident}: only tickets in the local store are closed here ({where})")
+    store = LocalStore(default_folder(settings))
+    try:
+        store.set_state(entry.ticket_id, "closed")
+    finally:
+        store.close()
+    out.write(f"{entry.incident} closed\n")
+    return EXIT_OK
 
 
 def _ticket_json(outbox: Any, e: Any) -> dict[str, Any]:

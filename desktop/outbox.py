@@ -65,7 +65,7 @@ PART_STATES = ("pending", "done", "refused", "failed")
 DB_NAME = "outbox.sqlite3"
 BLOBS = "blobs"
 HINT_NAME = "outbox.last-number"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INCIDENT_PREFIX = "DL-"
 #: A lease not renewed for this long is free even when its process still lives (seconds).
 LEASE_SECONDS = 300.0
@@ -132,6 +132,19 @@ CREATE TABLE IF NOT EXISTS replies (
     seen INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (entry_id, reply_id)
 );
+CREATE TABLE IF NOT EXISTS followups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id INTEGER NOT NULL REFERENCES entries (id),
+    kind TEXT NOT NULL CHECK (kind IN ('comment', 'rating')),
+    text TEXT NOT NULL DEFAULT '',
+    score INTEGER,
+    files TEXT NOT NULL DEFAULT '[]',
+    created REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS followups_entry ON followups (entry_id, state);
 CREATE TABLE IF NOT EXISTS problems (
     backend TEXT PRIMARY KEY,
     setting TEXT NOT NULL,
@@ -142,6 +155,18 @@ CREATE TABLE IF NOT EXISTS problems (
     shown INTEGER NOT NULL DEFAULT 0
 );
 """
+
+#: Schema changes: version N -> the SQL that makes a version-N outbox version N+1.
+_MIGRATIONS = {
+    1: _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS followups"):
+               _SCHEMA.index("CREATE TABLE IF NOT EXISTS problems")],
+}
+#: An entry with something left to send (SQL over ``entries``).
+_HAS_WORK = (
+    "(state IN ('queued', 'sending') OR (state = 'sent' AND (EXISTS (SELECT 1 FROM parts p WHERE "
+    "p.entry_id = entries.id AND (p.state = 'pending' OR (p.state IN ('refused', 'failed') AND p.noted = 0))) "
+    "OR EXISTS (SELECT 1 FROM followups f WHERE f.entry_id = entries.id AND f.state = 'queued'))))"
+)
 
 _ENTRY_COLUMNS = (
     "id", "submission_id", "report_id", "created", "updated", "title", "description", "category", "impact",
@@ -249,6 +274,7 @@ class Entry:
     parts: tuple[Part, ...] = ()
     replies_total: int = 0
     replies_new: int = 0
+    followups_pending: int = 0  # comments and ratings waiting to be sent to the ticket
 
     @property
     def incident(self) -> str:
@@ -267,7 +293,7 @@ class Entry:
         """Something is left to send: the ticket itself, an attachment or a note about a refused one."""
         if self.state in ("queued", "sending"):
             return True
-        return self.state == "sent" and bool(self.pending_parts or self.unnoted_parts)
+        return self.state == "sent" and bool(self.pending_parts or self.unnoted_parts or self.followups_pending)
 
     @property
     def label(self) -> str:
@@ -301,6 +327,22 @@ class Problem:
     since: float
     paused_until: float
     shown: bool
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A comment (words and files) or a satisfaction rating for a report's ticket, sent after the ticket."""
+
+    id: int
+    entry_id: int
+    kind: str  # comment or rating
+    text: str  # the words; for a rating, the remark
+    score: int | None  # 1-5 for a rating
+    files: tuple[tuple[Any, ...], ...]  # (name, media type, size, sha256)
+    created: float
+    state: str  # queued, sent or failed
+    attempts: int
+    reason: str  # why it failed, in the user's words
 
 
 def _owner_alive(owner: str, me: str) -> bool:
@@ -380,7 +422,8 @@ def store_blob(blobs: Path, data: bytes) -> tuple[str, Path, bool]:
     digest = hashlib.sha256(data).hexdigest()
     path = blob_path(blobs, digest)
     with contextlib.suppress(OSError):
-        if path.stat().st_size == len(data):
+        # the same file again (attached to two reports): kept once, if the copy there is still sound
+        if path.stat().st_size == len(data) and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
             return digest, path, False
     path.parent.mkdir(exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{digest}.{secrets.token_hex(4)}.part")
@@ -469,14 +512,18 @@ class Outbox:
                               f"this one reads up to {SCHEMA_VERSION})")
         if version == SCHEMA_VERSION:
             return
+        if version == 0:
+            script = _SCHEMA
+        else:
+            script = "\n".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
         try:
             # one transaction: two processes creating the outbox at once both succeed (IF NOT EXISTS)
-            conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
+            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
         except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
-        hint = self._read_hint()
+        hint = self._read_hint() if version == 0 else 0
         if hint:
             self._raise_sequence_committed(conn, hint)
 
@@ -640,7 +687,7 @@ class Outbox:
     def _blob_path(self, sha256: str) -> Path:
         return blob_path(self.blobs, sha256)
 
-    def read_part(self, entry: Entry, part: Part) -> bytes:
+    def read_part(self, entry: Entry | None, part: Part) -> bytes:
         """The bytes of a user's file, checked against its hash; PartUnreadable says why not."""
         if part.kind == "report":
             raise OutboxError("the report bundle is made by make_report_bundle(), not stored")
@@ -756,7 +803,8 @@ class Outbox:
         total, new = self._read("SELECT count(*), coalesce(sum(seen = 0), 0) FROM replies WHERE entry_id = ?",
                                 (number,))[0]
         values["uncertain"] = bool(values["uncertain"])
-        return Entry(**values, parts=parts, replies_total=total, replies_new=new)
+        pending = self._read("SELECT count(*) FROM followups WHERE entry_id = ? AND state = 'queued'", (number,))[0][0]
+        return Entry(**values, parts=parts, replies_total=total, replies_new=new, followups_pending=pending)
 
     def get(self, number: int) -> Entry:
         rows = self._read(f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries WHERE id = ?", (number,))
@@ -801,9 +849,7 @@ class Outbox:
 
     def next_due(self) -> float | None:
         """When the earliest waiting entry is due (None when nothing waits)."""
-        rows = self._read("SELECT min(next_attempt) FROM entries WHERE state IN ('queued', 'sending') OR "
-                          "(state = 'sent' AND EXISTS (SELECT 1 FROM parts p WHERE p.entry_id = entries.id AND "
-                          "(p.state = 'pending' OR (p.state IN ('refused', 'failed') AND p.noted = 0))))")
+        rows = self._read(f"SELECT min(next_attempt) FROM entries WHERE {_HAS_WORK}")
         return rows[0][0] if rows and rows[0][0] is not None else None
 
     # ----------------------------------------------------------------------------- report bundle
@@ -849,11 +895,8 @@ class Outbox:
                                     (number,)).fetchall()
             else:
                 rows = conn.execute(
-                    "SELECT id, owner, lease_until, state, backend FROM entries WHERE next_attempt <= ? AND "
-                    "(state IN ('queued', 'sending') OR (state = 'sent' AND EXISTS (SELECT 1 FROM parts p "
-                    "WHERE p.entry_id = entries.id AND (p.state = 'pending' OR "
-                    "(p.state IN ('refused', 'failed') AND p.noted = 0))))) ORDER BY next_attempt, id LIMIT 200",
-                    (now,)).fetchall()
+                    f"SELECT id, owner, lease_until, state, backend FROM entries WHERE next_attempt <= ? AND "
+                    f"{_HAS_WORK} ORDER BY next_attempt, id LIMIT 200", (now,)).fetchall()
             chosen = None
             for number_, holder, lease_until, state, backend in rows:
                 target = backend if state == "sent" else current_backend
@@ -957,7 +1000,7 @@ class Outbox:
     def retry(self, number: int) -> Entry:
         """Send a failed or waiting report again now (the user asked)."""
         entry = self.get(number)
-        if entry.state == "sent" and not entry.has_work:
+        if entry.state == "sent" and not entry.has_work and not self.followups(number, ("failed",)):
             raise OutboxError(f"{entry.incident} was already sent (ticket {entry.ticket_id})")
         with self._write() as conn:
             conn.execute("UPDATE entries SET state = CASE WHEN state = 'failed' THEN "
@@ -966,6 +1009,8 @@ class Outbox:
                          (self.clock(), number))
             conn.execute("UPDATE parts SET state = 'pending', reason = '', noted = 0 "
                          "WHERE entry_id = ? AND state = 'failed'", (number,))
+            conn.execute("UPDATE followups SET state = 'queued', reason = '' WHERE entry_id = ? AND state = 'failed'",
+                         (number,))
             conn.execute("DELETE FROM problems")
         return self.get(number)
 
@@ -980,8 +1025,85 @@ class Outbox:
             conn.execute("UPDATE entries SET failures = 0, next_attempt = 0, updated = ? "
                          "WHERE next_attempt > 0 OR failures > 0", (now,))
             conn.execute("UPDATE parts SET state = 'pending', reason = '', noted = 0 WHERE state = 'failed'")
+            conn.execute("UPDATE followups SET state = 'queued', reason = '' WHERE state = 'failed'")
             conn.execute("DELETE FROM problems")
         return int(n)
+
+    # ---------------------------------------------------------------------- comments and ratings
+
+    def add_followup(self, number: int, kind: str, *, text: str = "", score: int | None = None,
+                     attachments: Sequence[Attachment] = ()) -> FollowUp:
+        """Save a comment (with files) or a satisfaction rating for a report's ticket; sent after the ticket
+        exists, through the same durable path as the report."""
+        entry = self.get(number)
+        if kind not in ("comment", "rating"):
+            raise ValueError(kind)
+        if kind == "rating" and (score is None or not 1 <= score <= 5):
+            raise OutboxError(f"a rating is 1 to 5, not {score}")
+        if kind == "comment" and not text.strip() and not attachments:
+            raise OutboxError("a comment needs words or files")
+        if entry.state == "failed":
+            raise OutboxError(f"{entry.incident} was not sent ({entry.failed_reason}); retry it first: "
+                              f"deskline outbox retry {entry.incident}")
+        written: list[Path] = []
+        files = []
+        try:
+            for att in attachments:
+                digest, path, new = store_blob(self.blobs, att.content)
+                if new:
+                    written.append(path)
+                files.append([att.name, att.media_type, len(att.content), digest])
+            sync_blob_folders(written)
+        except OSError as exc:
+            self._drop_blobs(written)
+            raise self._error(exc, "cannot save the comment's files") from exc
+        try:
+            with self._write() as conn:
+                cur = conn.execute("INSERT INTO followups (entry_id, kind, text, score, files, created, state) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, 'queued')",
+                                   (number, kind, text, score, json.dumps(files), self.clock()))
+                fid = int(cur.lastrowid or 0)
+        except OutboxError:
+            self._drop_blobs(written)
+            raise
+        return self.followup(fid)
+
+    def _followup(self, row: Sequence[Any]) -> FollowUp:
+        fid, number, kind, text, score, files, created, state, attempts, reason = row
+        return FollowUp(fid, number, kind, text, score, tuple(tuple(f) for f in json.loads(files)), created, state,
+                        attempts, reason)
+
+    _FOLLOWUP_COLUMNS = "id, entry_id, kind, text, score, files, created, state, attempts, reason"
+
+    def followup(self, fid: int) -> FollowUp:
+        rows = self._read(f"SELECT {self._FOLLOWUP_COLUMNS} FROM followups WHERE id = ?", (fid,))
+        if not rows:
+            raise NoSuchEntry(f"no comment or rating {fid} in the outbox")
+        return self._followup(rows[0])
+
+    def followups(self, number: int, states: Sequence[str] = ()) -> list[FollowUp]:
+        """A report's comments and ratings, oldest first (those in ``states``, or all)."""
+        sql = f"SELECT {self._FOLLOWUP_COLUMNS} FROM followups WHERE entry_id = ?"
+        args: list[Any] = [number]
+        if states:
+            sql += f" AND state IN ({', '.join('?' * len(states))})"
+            args += list(states)
+        return [self._followup(r) for r in self._read(sql + " ORDER BY id", args)]
+
+    def read_followup_file(self, name: str, size: int, sha256: str) -> bytes:
+        """A follow-up's file, checked against its hash (PartUnreadable if missing or damaged)."""
+        part = Part(0, "file", name, "", size, sha256, False, "pending", "", False)
+        return self.read_part(None, part)
+
+    def mark_followup(self, fid: int, owner: str, state: str, reason: str = "") -> None:
+        """Record how a comment or rating fared (the sender holds its report's lease)."""
+        with self._write() as conn:
+            held = conn.execute("SELECT 1 FROM entries e JOIN followups f ON f.entry_id = e.id "
+                                "WHERE f.id = ? AND e.owner = ?", (fid, owner)).fetchone()
+            if not held:
+                raise OutboxError("another sender took over this report")
+            conn.execute("UPDATE followups SET state = ?, reason = ?, attempts = attempts + 1 WHERE id = ?",
+                         (state, reason, fid))
 
     # ----------------------------------------------------------------------------------- problems
 

@@ -99,6 +99,7 @@ class Recorder(Connector):
     def comment(self, ticket: TicketRef, text: str, files: Sequence[AttachmentFile] = ()) -> None:
         self._enter("comment", text)
         self.comments[ticket.ticket_id].append(text)
+        self.files[ticket.ticket_id].extend(files)
 
     def status(self, ticket: TicketRef, etag: str = "") -> TicketStatus | None:
         self._enter("status", etag)

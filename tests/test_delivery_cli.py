@@ -87,6 +87,16 @@ def test_report_tickets_outbox_and_export_on_the_local_store(tmp_path: Path, loc
     (att,) = rep.attachments
     assert att.name == "app.log" and SECRET.encode() not in att.content and b"starting" in att.content
 
+    r = deskline("tickets", "comment", "DL-000001", "It prints blank pages now", "-a", str(log),
+                 config=local_config)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "DL-000001: comment sent to the local ticket\n", "")
+    r = deskline("tickets", "rate", "DL-000002", "5", "--remark", "fixed quickly", config=local_config)
+    assert (r.returncode, r.stdout) == (0, "DL-000002: rating 5/5 sent to the local ticket\n")
+    r = deskline("tickets", "close", "DL-000002", config=local_config)
+    assert (r.returncode, r.stdout) == (0, "DL-000002 closed\n")
+    r = deskline("tickets", config=local_config)
+    assert r.stdout.startswith("DL-000002  Closed ")
+
     r = deskline("outbox", "send", config=local_config)
     assert (r.returncode, r.stdout) == (0, "0 sent, 0 failed, 0 waiting in the outbox\n")
     r = deskline("outbox", "retry", "--all", config=local_config)
@@ -125,6 +135,8 @@ def test_no_send_saves_and_outbox_send_delivers(local_config: Path) -> None:
         (["outbox", "retry", "DL-1", "--all"], "deskline: outbox retry: name one report"),
         (["outbox", "frob"], "deskline: argument ACTION: invalid choice: 'frob'"),
         (["tickets", "--format", "xml"], "deskline: argument --format/-f: invalid choice: 'xml'"),
+        (["tickets", "rate", "DL-1", "9"], "deskline: argument SCORE: invalid choice: 9"),
+        (["tickets", "comment", "DL-000001", "x"], "deskline: DL-000001: no such report in the outbox"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(local_config: Path, tmp_path: Path, args: list[str], message: str) -> None:
@@ -285,6 +297,26 @@ def test_wrong_settings_are_told_once_and_reports_stay_queued(fake: tuple[Record
     helpdesk.fail["create"].clear()
     code, out, _ = run(cfg, "outbox", "send")
     assert code == 0 and out.endswith("2 sent, 0 failed, 0 waiting in the outbox\n")
+
+
+def test_comment_and_rating_reach_the_ticket(fake: tuple[Recorder, Path], tmp_path: Path) -> None:
+    helpdesk, cfg = fake
+    assert run(cfg, "report", "-t", "Mail stuck", "-d", "Outbox full", "--no-collect")[0] == 0
+    shot = tmp_path / "trace.txt"
+    shot.write_text(f"Authorization: Bearer {SECRET}\n", encoding="utf-8")
+    code, out, err = run(cfg, "tickets", "comment", "DL-000001", "Still stuck", "-a", str(shot))
+    assert (code, out, err) == (0, "DL-000001: comment sent to ticket #1\n", "")
+    (sent,) = [f for f in helpdesk.files["1"] if f.name == "trace.txt"]
+    assert SECRET.encode() not in sent.data  # redacted like a report's files
+    helpdesk.fail["comment"].append(TransientError("the helpdesk could not be reached"))
+    code, out, _ = run(cfg, "tickets", "rate", "DL-000001", "3", "--remark", "took a while")
+    assert (code, out) == (0, "DL-000001: rating 3/5 saved: the helpdesk could not be reached; it will be sent "
+                              "when the connection is back\n")
+    assert run(cfg, "outbox", "send")[0] == 0
+    assert helpdesk.comments["1"][-1].startswith("Satisfaction rating: 3/5")
+    code, _, err = run(cfg, "tickets", "close", "DL-000001")
+    assert (code, err) == (2, "deskline: DL-000001: only tickets in the local store are closed here (it is on "
+                              "webhook)\n")
 
 
 def test_tickets_refresh_shows_status_and_new_replies(fake: tuple[Recorder, Path]) -> None:

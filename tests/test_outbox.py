@@ -444,6 +444,64 @@ def test_a_damaged_file_after_the_ticket_is_noted(outbox: Outbox) -> None:
     assert "app.log: the saved copy in the outbox is damaged" in fake.comments["1"][0]
 
 
+# ----------------------------------------------------------------------------- comments and ratings
+
+def test_comments_and_ratings_follow_the_ticket_in_order(outbox: Outbox, clock: Clock) -> None:
+    entry = enqueue(outbox)
+    fake = Recorder(ConnectorInfo(name="fake", max_attachment_bytes=1000))
+    fake.fail["create"].append(TransientError("the helpdesk could not be reached"))
+    make_sender(outbox, fake).run()
+    # written while the report still waits: they follow it
+    outbox.add_followup(entry.id, "comment", text="It happened again", attachments=[
+        Attachment("again.log", b"x" * 10, "text/plain", True),
+        Attachment("huge.log", b"y" * 5000, "text/plain", True)])
+    outbox.add_followup(entry.id, "rating", score=2, text="slow")
+    with pytest.raises(OutboxError, match="1 to 5"):
+        outbox.add_followup(entry.id, "rating", score=0)
+    with pytest.raises(OutboxError, match="needs words or files"):
+        outbox.add_followup(entry.id, "comment", text="  ")
+    assert outbox.get(entry.id).followups_pending == 2
+    clock.now += 1000
+    fake.fail["comment"].append(TransientError("the helpdesk answered 502; will try again"))
+    result = make_sender(outbox, fake).run()
+    assert result.sent == ["DL-000001"] and result.retrying == ["DL-000001"] and result.completed == []
+    assert [f.state for f in outbox.followups(entry.id)] == ["queued", "queued"]
+    clock.now += 1000
+    assert make_sender(outbox, fake).run().completed == ["DL-000001"]
+    first, rating = fake.comments["1"][-2:]
+    assert [f.name for f in fake.files["1"]][-1] == "again.log"
+    assert first.startswith("It happened again\n\nDeskline could not attach: huge.log: 4.9 KiB is more than")
+    assert rating.startswith("Satisfaction rating: 2/5") and rating.endswith("slow")  # no place for it: a comment
+    assert [f.state for f in outbox.followups(entry.id)] == ["sent", "sent"]
+    assert not outbox.get(entry.id).has_work
+
+
+def test_a_refused_comment_fails_alone_and_is_retryable(outbox: Outbox) -> None:
+    entry = enqueue(outbox)
+    fake = Recorder()
+    make_sender(outbox, fake).run()
+    outbox.add_followup(entry.id, "comment", text="one")
+    outbox.add_followup(entry.id, "comment", text="two")
+    fake.fail["comment"].append(PermanentError("the helpdesk refused the request while adding a comment (400)"))
+    make_sender(outbox, fake).run()
+    assert [(f.state, f.reason) for f in outbox.followups(entry.id)] == [
+        ("failed", "the helpdesk refused the request while adding a comment (400)"), ("sent", "")]
+    outbox.retry(entry.id)
+    make_sender(outbox, fake).run()
+    assert fake.comments["1"] == ["two", "one"]
+
+
+def test_an_outbox_of_the_first_version_is_migrated(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o") as ob:
+        enqueue(ob)
+        ob.conn.executescript("DROP TABLE followups; PRAGMA user_version = 1;")
+    with Outbox(tmp_path / "o") as ob:
+        assert ob.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        ob.add_followup(1, "comment", text="after the upgrade")
+        assert ob.get(1).followups_pending == 1 and ob.get(1).title == "Printer does not print"
+        assert enqueue(ob).incident == "DL-000002"
+
+
 # ------------------------------------------------------------------------------------------ status
 
 def test_status_and_replies_with_the_etag(outbox: Outbox) -> None:
