@@ -193,7 +193,10 @@ def limit_problem(info: ConnectorInfo, name: str, size: int) -> str:
                 f"{', '.join('.' + e for e in sorted(allowed))}; helpdesk.attachment_extensions)")
     limits = [n for n in (info.max_attachment_bytes, info.max_total_bytes) if n is not None]
     if limits and size > min(limits):
-        return f"{human_bytes(size)} is more than the {human_bytes(min(limits))} this helpdesk accepts per file"
+        have, most = human_bytes(size), human_bytes(min(limits))
+        if have == most:  # just over: the rounded figures would read the same
+            have, most = f"{size:,} bytes", f"{min(limits):,} bytes"
+        return f"{have} is more than the {most} this helpdesk accepts per file"
     return ""
 
 

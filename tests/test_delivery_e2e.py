@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +132,48 @@ def test_a_wrong_token_is_told_once_and_the_report_waits(hd: HelpdeskServer, tmp
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.splitlines()[-1] == "2 sent, 0 failed, 0 waiting in the outbox"
     assert len(hd.query("SELECT id FROM helpdesk_ticket WHERE title LIKE 'Wrong token%'")) == 2
+
+
+# ------------------------------------------------------------------------------------ Redmine (Debian)
+
+@pytest.fixture(scope="module")
+def redmine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.servers.redmine_server import redmine_server, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with redmine_server(tmp_path_factory.mktemp("e2e-redmine")) as server:
+        yield server
+
+
+def test_redmine_issue_with_files_a_refused_one_noted_and_status_seen(redmine: Any, tmp_path: Path) -> None:
+    from tests.servers.redmine_server import ATTACHMENT_MAX_KB, PROJECT
+
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(
+        f'[helpdesk]\nbackend = "redmine"\nurl = "{redmine.url}"\nqueue = "{PROJECT}"\ntoken = "env:{TOKEN_VAR}"\n'
+        f'max_upload_mb = {ATTACHMENT_MAX_KB / 1024}\ntimeout = 10.0\n'
+        f'[outbox]\npath = "{tmp_path / "outbox"}"\nretry_base = 0.01\nretry_cap = 1\n', encoding="utf-8")
+    small, big = tmp_path / "vpn.log", tmp_path / "capture.pcap"
+    small.write_text("dropped at 10:01\n", encoding="utf-8")
+    big.write_bytes(os.urandom(ATTACHMENT_MAX_KB * 1024 + 1))
+    r = deskline(cfg, redmine.user_key, "report", "-t", "VPN drops", "-d", "Every few minutes.", "--no-collect",
+                 "-a", str(small), "-a", str(big))
+    assert r.returncode == 0, r.stdout + r.stderr
+    first, refused = r.stdout.splitlines()
+    assert first.startswith("DL-000001 sent: ticket #") and f"{redmine.url}/issues/" in first
+    size = ATTACHMENT_MAX_KB * 1024
+    assert refused == (f"  not attached: capture.pcap: {size + 1:,} bytes is more than the {size:,} bytes this "
+                       "helpdesk accepts per file")
+    issue_id = first.split("#", 1)[1].split()[0]
+    issue = redmine.issue(issue_id)
+    assert issue["subject"] == "VPN drops" and "(DL-000001)" in issue["description"]
+    assert sorted(a["filename"] for a in issue["attachments"]) == ["deskline-report-DL-000001.zip", "vpn.log"]
+    notes = " ".join(j.get("notes") or "" for j in issue["journals"])
+    assert "capture.pcap" in notes and "deskline outbox export DL-000001" in notes
+
+    redmine.update(issue_id, status_id=redmine.status_id("Resolved"), notes="Fixed the MTU.")
+    r = deskline(cfg, redmine.user_key, "tickets", "--refresh")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"DL-000001  Resolved     ticket #{issue_id}") and "Fixed the MTU." in r.stdout
