@@ -39,6 +39,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,7 @@ from desktop.connectors.base import (
     TicketRef,
     TransientError,
 )
+from desktop.errors import ReportError
 from desktop.outbox import Entry, Outbox, OutboxError, Part, PartUnreadable, default_folder, make_owner
 
 if TYPE_CHECKING:
@@ -209,6 +211,19 @@ def refusal_note(entry: Entry, parts: Sequence[Part]) -> str:
     return "\n".join(lines)
 
 
+def report_payload(document: dict[str, Any], part: Part, info: ConnectorInfo) -> tuple[str, str, bytes]:
+    """The report as an attachment: its bundle (zip: report.json and its summaries, no user files, which
+    follow one by one), or report.json where the backend takes no zip files."""
+    from desktop.diagnostics.bundle import bundle_bytes, dumps_report
+    from desktop.diagnostics.report import Report
+
+    if fit_name(info, part.name, part.media_type) == (part.name, part.media_type):
+        return part.name, part.media_type, bundle_bytes(Report(document, []))
+    name = part.name.removesuffix(".zip") + ".json"
+    fitted = fit_name(info, name, "application/json") or (name, "application/json")
+    return fitted[0], fitted[1], dumps_report(document).encode("utf-8")
+
+
 @dataclass
 class RunResult:
     """What one run of the sender did (incident numbers) and the problems it met."""
@@ -256,6 +271,8 @@ class Sender:
         self._connectors: dict[str, Connector] = {}
         self._paused: set[str] = set()
         self._stop = threading.Event()
+        self._builder: ThreadPoolExecutor | None = None
+        self._prepared: dict[int, Future[tuple[str, str, bytes]]] = {}
 
     @classmethod
     def from_settings(cls, outbox: Outbox, settings: Settings, **kwargs: Any) -> Sender:
@@ -268,6 +285,10 @@ class Sender:
                    retry_base=settings["outbox.retry_base"], retry_cap=settings["outbox.retry_cap"], **kwargs)
 
     def close(self) -> None:
+        if self._builder is not None:
+            self._builder.shutdown(wait=True, cancel_futures=True)
+            self._builder = None
+        self._prepared.clear()
         for c in self._connectors.values():
             try:
                 c.close()
@@ -349,11 +370,16 @@ class Sender:
                                                    "helpdesk.backend"), result)
             return
         if entry.state in ("queued", "sending"):
+            self._prepare_report(entry, connector.info)
             if not self._create(entry, connector, backend, result):
+                self._prepared.pop(entry.id, None)
                 return
             entry = self.outbox.get(entry.id)
-        if self._attachments(entry, connector, deadline, result) and self._followups(entry, connector, result):
-            result.completed.append(entry.incident)
+        try:
+            if self._attachments(entry, connector, deadline, result) and self._followups(entry, connector, result):
+                result.completed.append(entry.incident)
+        finally:
+            self._prepared.pop(entry.id, None)
 
     def _configuration_problem(self, entry: Entry, backend: str, exc: ConfigurationError, result: RunResult,
                                *, during_create: bool = False, was_uncertain: bool = False) -> None:
@@ -423,17 +449,28 @@ class Sender:
         result.sent.append(entry.incident)
         return True
 
-    def _part_payload(self, entry: Entry, part: Part, info: ConnectorInfo) -> tuple[str, str, bytes]:
-        """What to send for a part: (name, media type, bytes). The report goes as its bundle (zip), or
-        as report.json where the backend takes no zip files; a user's file as stored."""
-        if part.kind == "report":
-            if fit_name(info, part.name, part.media_type) == (part.name, part.media_type):
-                return part.name, part.media_type, self.outbox.make_report_bundle(entry.id)
-            from desktop.diagnostics.bundle import dumps_report
+    def _prepare_report(self, entry: Entry, info: ConnectorInfo) -> None:
+        """Start making the report's attachment in a worker thread, so it is ready when the ticket is:
+        the create request's wait on the network hides the time it takes (the work releases no
+        database: the document is read here, in the sender's thread)."""
+        report = next((p for p in entry.pending_parts if p.kind == "report"), None)
+        if report is None or entry.id in self._prepared:
+            return
+        try:
+            document = self.outbox.document(entry.id)
+        except OutboxError:
+            return  # told when the report is attached (the part fails with the reason)
+        if self._builder is None:
+            self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskline-bundle")
+        self._prepared[entry.id] = self._builder.submit(report_payload, document, report, info)
 
-            name = part.name.removesuffix(".zip") + ".json"
-            fitted = fit_name(info, name, "application/json") or (name, "application/json")
-            return fitted[0], fitted[1], dumps_report(self.outbox.document(entry.id)).encode("utf-8")
+    def _part_payload(self, entry: Entry, part: Part, info: ConnectorInfo) -> tuple[str, str, bytes]:
+        """What to send for a part: (name, media type, bytes)."""
+        if part.kind == "report":
+            prepared = self._prepared.pop(entry.id, None)
+            if prepared is not None:
+                return prepared.result()
+            return report_payload(self.outbox.document(entry.id), part, info)
         data = self.outbox.read_part(entry, part)
         fitted = fit_name(info, part.name, part.media_type) or (part.name, part.media_type)
         return fitted[0], fitted[1], data
@@ -448,7 +485,7 @@ class Sender:
                 return False
             try:
                 name, media_type, data = self._part_payload(entry, part, connector.info)
-            except PartUnreadable as exc:
+            except (OutboxError, ReportError) as exc:  # a file or the saved report cannot be read back
                 self.outbox.mark_part(entry.id, self.owner, part.seq, "failed", str(exc))
                 result.errors[entry.incident] = str(exc)
                 continue
