@@ -69,13 +69,16 @@ def _mark_disabled(document: dict[str, Any], names: list[str], disabled: Mapping
     result = document.get("result")
     if not document.get("ok") or not isinstance(result, dict) or not isinstance(result.get("probes"), dict):
         return
+    probes = dict(result["probes"])
     for name in names:
         reason = f"disabled on this host: {disabled[name]}"
         if document["command"] == "check":
-            result["probes"][name] = "failed"
+            probes[name] = "failed"
         else:
-            result["probes"][name] = {"title": name.capitalize(), "status": "failed", "duration_ms": 0.0,
-                                      "error": reason, "data": None}
+            probes[name] = {"title": name.capitalize(), "status": "failed", "duration_ms": 0.0, "error": reason,
+                            "data": None}
+    order = {name: i for i, name in enumerate(registry.PROBES)}  # the report's order, as if they had run
+    result["probes"] = dict(sorted(probes.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 def execute_line(line: str | bytes, read_stdin: Callable[[], bytes]) -> dict[str, Any]:

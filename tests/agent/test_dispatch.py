@@ -124,6 +124,7 @@ def test_disabled_probes_are_reported_with_the_reason(monkeypatch: pytest.Monkey
                              "error": f"disabled on this host: {reason}", "data": None}
     check = execute_line("check", lambda: b"")
     assert check["result"]["probes"]["cpu"] == "failed"
+    assert list(check["result"]["probes"])[:3] == ["system", "cpu", "memory"]  # in report order
 
 
 def _dispatcher(command: str, stdin: bytes, *extra: str) -> subprocess.CompletedProcess[bytes]:
