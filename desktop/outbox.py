@@ -69,6 +69,9 @@ SCHEMA_VERSION = 2
 INCIDENT_PREFIX = "DL-"
 #: A lease not renewed for this long is free even when its process still lives (seconds).
 LEASE_SECONDS = 300.0
+#: No retry is ever set further away than a day (the longest Retry-After honoured, the largest
+#: outbox.retry_cap); a next try more than two days away means the clock was put back: due (seconds).
+MAX_DELAY = 2 * 86400.0
 _BUSY_TIMEOUT_MS = 15000
 _CORRUPT_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
@@ -191,6 +194,14 @@ class NoSuchEntry(OutboxError):
 
 class PartUnreadable(OutboxError):
     """A stored attachment is missing, unreadable or no longer matches its hash."""
+
+
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s:]+:[^/@\s]+@")
+
+
+def mask_credentials(text: str) -> str:
+    """``http://user:secret@proxy`` -> ``http://***:***@proxy`` in a message kept or shown."""
+    return _URL_CREDENTIALS.sub(r"\1***:***@", text)
 
 
 def incident_label(number: int) -> str:
@@ -894,9 +905,11 @@ class Outbox:
                 rows = conn.execute("SELECT id, owner, lease_until, state, backend FROM entries WHERE id = ?",
                                     (number,)).fetchall()
             else:
+                # a next try further away than any delay we set means the clock was put back: due now
                 rows = conn.execute(
-                    f"SELECT id, owner, lease_until, state, backend FROM entries WHERE next_attempt <= ? AND "
-                    f"{_HAS_WORK} ORDER BY next_attempt, id LIMIT 200", (now,)).fetchall()
+                    f"SELECT id, owner, lease_until, state, backend FROM entries WHERE (next_attempt <= ? OR "
+                    f"next_attempt > ?) AND {_HAS_WORK} ORDER BY next_attempt, id LIMIT 200",
+                    (now, now + MAX_DELAY)).fetchall()
             chosen = None
             for number_, holder, lease_until, state, backend in rows:
                 target = backend if state == "sent" else current_backend
@@ -931,6 +944,9 @@ class Outbox:
     def _update(self, number: int, owner: str, **values: Any) -> None:
         """Update columns of an entry this owner holds; OutboxError when the lease was lost."""
         values["updated"] = self.clock()
+        for key in ("last_error", "failed_reason"):
+            if key in values:
+                values[key] = mask_credentials(values[key])
         sets = ", ".join(f"{k} = ?" for k in values)
         with self._write() as conn:
             cur = conn.execute(f"UPDATE entries SET {sets} WHERE id = ? AND owner = ?",
@@ -984,7 +1000,7 @@ class Outbox:
                 raise OutboxError(f"{incident_label(number)}: another sender took over this report")
             conn.execute("UPDATE parts SET state = ?, reason = ?, size = coalesce(?, size), "
                          "noted = coalesce(?, noted) WHERE entry_id = ? AND seq = ?",
-                         (state, reason, size, None if noted is None else int(noted), number, seq))
+                         (state, mask_credentials(reason), size, None if noted is None else int(noted), number, seq))
             now = self.clock()
             conn.execute("UPDATE entries SET updated = ?, failures = 0, last_error = '', lease_until = ? WHERE id = ?",
                          (now, now + LEASE_SECONDS, number))
@@ -1103,13 +1119,14 @@ class Outbox:
             if not held:
                 raise OutboxError("another sender took over this report")
             conn.execute("UPDATE followups SET state = ?, reason = ?, attempts = attempts + 1 WHERE id = ?",
-                         (state, reason, fid))
+                         (state, mask_credentials(reason), fid))
 
     # ----------------------------------------------------------------------------------- problems
 
     def record_problem(self, backend: str, setting: str, message: str, fingerprint: str,
                        paused_until: float) -> bool:
         """Record a settings problem for ``backend``; True when it is new (then tell the user, once)."""
+        message = mask_credentials(message)
         with self._write() as conn:
             row = conn.execute("SELECT setting, message, fingerprint FROM problems WHERE backend = ?",
                                (backend,)).fetchone()

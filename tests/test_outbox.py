@@ -364,6 +364,26 @@ def test_an_interrupted_sending_state_searches_first(outbox: Outbox) -> None:
     assert fake.creates == Counter({entry.submission_id: 1})
 
 
+def test_a_clock_put_back_does_not_park_reports(outbox: Outbox, clock: Clock) -> None:
+    entry = enqueue(outbox)
+    fake = Recorder()
+    fake.fail["create"].append(TransientError("the helpdesk answered 503", retry_after=3600))
+    make_sender(outbox, fake).run()
+    clock.now -= 30 * 86400  # someone set the date a month back
+    assert outbox.get(entry.id).next_attempt - clock.now > 30 * 86400
+    assert make_sender(outbox, fake).run().sent == ["DL-000001"]
+
+
+def test_credentials_in_addresses_are_not_kept_in_messages(outbox: Outbox) -> None:
+    entry = enqueue(outbox)
+    fake = Recorder()
+    fake.fail["create"].append(TransientError(
+        "the proxy did not pass the request: http://alice:s3cret@proxy.example:3128 refused"))
+    make_sender(outbox, fake).run()
+    assert outbox.get(entry.id).last_error == ("the proxy did not pass the request: http://***:***@proxy.example:3128"
+                                               " refused")
+
+
 def test_a_live_lease_is_respected(outbox: Outbox, clock: Clock) -> None:
     enqueue(outbox)
     other = f"{os.getpid()}:0:othersender"
