@@ -44,6 +44,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
+def bare_venv(path: Path) -> None:
+    """A Python without psutil (no system site-packages), as on a minimal server; skips without python3-venv."""
+    done = subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(path)], capture_output=True, timeout=60)
+    if done.returncode != 0:
+        pytest.skip(f"cannot make a venv with {SYSTEM_PYTHON} (apt-get install python3-venv): {done.stderr[-200:]!r}")
+
+
 def _system_python(code: str) -> str | None:
     if not Path(SYSTEM_PYTHON).is_file():
         return None
@@ -197,7 +204,7 @@ def test_payload_mode_runs_on_the_hosts_own_python(host: Host) -> None:
 @needs_system_python
 def test_payload_without_psutil_disables_those_probes_with_the_reason(host: Host, tmp_path: Path) -> None:
     venv = tmp_path / "bare-venv"  # a Python with no psutil, as on a minimal server
-    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    bare_venv(venv)
     runner = PayloadRunner(str(venv / "bin" / "python3"))
     only = run_host(host.target(), Request.make("probe memory"), runner, host.options("shell"))
     assert only.status == console.FAILED and only.exit == Exit.BAD_ARGUMENTS
@@ -208,7 +215,7 @@ def test_payload_without_psutil_disables_those_probes_with_the_reason(host: Host
 @needs_system_python
 def test_payload_without_psutil_runs_the_other_probes(host: Host, tmp_path: Path) -> None:
     venv = tmp_path / "bare-venv"
-    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    bare_venv(venv)
     runner = PayloadRunner(str(venv / "bin" / "python3"))
     mixed = run_host(host.target(), Request.make("probe memory environment"), runner, host.options("shell"))
     assert mixed.ok, mixed.error
