@@ -244,6 +244,9 @@ class Sender:
     wrong); ``backend`` is where new tickets go (``helpdesk.backend``); ``fingerprint`` identifies the
     settings (a recorded settings problem is forgotten when it changes). ``rng`` and the outbox's
     clock make the backoff schedule testable.
+
+    One sender works in one thread. Several may run at once, in threads or processes, each with its own
+    :class:`Outbox` (its own connection) and connector: the leases share the work out, never an entry twice.
     """
 
     def __init__(

@@ -384,6 +384,35 @@ def test_credentials_in_addresses_are_not_kept_in_messages(outbox: Outbox) -> No
                                                " refused")
 
 
+def test_senders_in_parallel_share_the_work_without_duplicates(tmp_path: Path) -> None:
+    import threading
+
+    folder, server = tmp_path / "outbox", tmp_path / "server.sqlite3"
+    with Outbox(folder) as ob:
+        sids = {enqueue(ob, title=f"r{i}").submission_id for i in range(40)}
+    done: list[list[str]] = []
+
+    def worker() -> None:
+        with Outbox(folder) as ob:  # one connection per thread
+            connector = ServerConnector(server, latency=0.002)
+            sender = Sender(ob, lambda b: connector, backend="server", fingerprint="x")
+            done.append(sender.run().sent)
+            sender.close()
+            connector.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(i for d in done for i in d) == [incident_label(n) for n in range(1, 41)]
+    assert sum(1 for d in done if d) >= 2  # the work was shared
+    db = sqlite3.connect(server)
+    per_sid = Counter(sid for (sid,) in db.execute("SELECT submission_id FROM tickets"))
+    db.close()
+    assert set(per_sid) == sids and max(per_sid.values()) == 1
+
+
 def test_a_live_lease_is_respected(outbox: Outbox, clock: Clock) -> None:
     enqueue(outbox)
     other = f"{os.getpid()}:0:othersender"
