@@ -16,6 +16,7 @@ from agent.protocol import Command, Exit, ProtocolError, answer, refusal
 from desktop import __version__
 from desktop.diagnostics import registry, report
 from desktop.diagnostics.base import current_platform
+from desktop.errors import DesklineError
 
 log = logging.getLogger("deskline.agent")
 
@@ -91,6 +92,8 @@ def execute(
             return answer("logs", rep.document["probes"]["logs"])
     except ProtocolError as exc:
         return refusal(command.name, exc.exit, str(exc))
+    except DesklineError as exc:  # a probe disabled by a failed import, an unreadable setting, ...
+        return refusal(command.name, Exit.BAD_ARGUMENTS, str(exc))
     except Exception as exc:  # noqa: BLE001 - the engineer gets a refusal, the agent keeps serving
         log.exception("command %s failed after %.0f ms", command.name, (time.perf_counter() - start) * 1000)
         return refusal(command.name, Exit.INTERNAL, f"{type(exc).__name__}: {exc}")

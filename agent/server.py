@@ -857,6 +857,9 @@ def run_serve(*, listen: str | None = None, authorized_keys: str | None = None, 
     from agent import hostkey
     from desktop import config as desktop_config
 
+    # paramiko logs a client that just closes its socket ("Connection reset by peer") at ERROR; the
+    # agent audits every disconnect itself, so only paramiko's warnings and worse are worth a log line
+    logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
     try:
         check_paramiko()
         settings = desktop_config.load(config)

@@ -240,6 +240,7 @@ def test_the_app_going_away_revokes(app: Any) -> None:
     gate = DesktopGate(service.socket_path)
     grant = gate.ask(REQUEST, timeout=5)
     assert isinstance(grant, Grant)
+    wait_until(lambda: service.active_grants())  # the app records the grant after answering
     service.stop("the user quit the app")
     wait_until(lambda: gate.revoked(grant))
     assert "the user quit the app" in events(service, "consent.revoke")[0]["reason"]
