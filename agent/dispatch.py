@@ -42,6 +42,7 @@ from agent.protocol import (
     refusal,
 )
 from desktop.diagnostics import registry
+from desktop.errors import DesklineError
 
 log = logging.getLogger("deskline.agent")
 
@@ -100,7 +101,19 @@ def execute_line(line: str | bytes, read_stdin: Callable[[], bytes]) -> dict[str
         command = replace(command, probes=working)
     elif command.name in ("report", "check"):
         marked = [n for n in registry.PROBES if n in disabled]
-    document = execute(command)
+    try:
+        from desktop import config as desktop_config
+
+        settings = desktop_config.load()  # this machine's settings: disabled probes, thresholds, pseudonyms
+    except ImportError:  # a payload on a host without platformdirs: no user settings file to find
+        settings = desktop_config.Settings()
+    except DesklineError as exc:
+        return refusal(command.name, Exit.INTERNAL, f"this host's Deskline settings are broken: {exc}")
+    probe_settings = settings.section("probes")
+    probe_settings["helpdesk_url"] = settings["helpdesk.url"]
+    document = execute(command, probe_settings=probe_settings, thresholds=settings.section("thresholds"),
+                       pseudonymize=settings["report.pseudonymize"],
+                       keep_private_ips=settings["report.keep_private_ips"])
     _mark_disabled(document, marked, disabled)
     return document
 

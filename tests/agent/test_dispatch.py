@@ -147,3 +147,15 @@ def test_a_command_past_its_time_answers_timeout() -> None:
     doc = json.loads(done.stdout)
     assert done.returncode == Exit.TIMEOUT == doc["exit"]
     assert doc["error"] == {"code": "timeout", "message": "probe did not finish within 1 s"}
+
+
+def test_dispatcher_applies_this_hosts_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forced command runs under the host's own settings: IT's disabled probes stay off."""
+    settings = tmp_path / "deskline.toml"
+    settings.write_text('[probes]\ndisabled = ["software"]\n', encoding="utf-8")
+    monkeypatch.setenv("DESKLINE_CONFIG", str(settings))
+    refused = execute_line("probe software", lambda: b"")
+    assert refused["exit"] == 4 and "disabled" in refused["error"]["message"]
+    settings.write_text("[probes]\ntimeout = 'soon'\n", encoding="utf-8")
+    broken = execute_line("probe memory", lambda: b"")
+    assert broken["exit"] == 70 and "settings are broken" in broken["error"]["message"]
