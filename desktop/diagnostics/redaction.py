@@ -70,6 +70,7 @@ with trigger words 0.2 s (0.25 s with pseudonyms), 1 MB of dpkg/apt logs 0.06 s,
 from __future__ import annotations
 
 import base64
+import bisect
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -190,11 +191,16 @@ def _commit(line: str, spans: Iterable[_Span], kinds: list[str]) -> str:
     taken: list[_Span] = []
     last = 0
     marks = [m.span() for m in _MARK_RE.finditer(line)] if "[REDACTED" in line else []
+    ends = [e for _, e in marks]
     for start, end, kind in spans:
         if start < last:
             continue
         last = end
-        inside = [(s, e) for s, e in marks if s < end and start < e]
+        inside = []
+        i = bisect.bisect_right(ends, start)  # the first mark that ends after the span starts
+        while i < len(marks) and marks[i][0] < end:
+            inside.append(marks[i])
+            i += 1
         if not inside:
             taken.append((start, end, kind))
             continue
@@ -467,25 +473,25 @@ _CMDLINE_RULES: list[_Rule] = [
                                _quoted_decide("password"))),
     _Rule(("mysql", "mariadb"), _apply(re.compile(
         r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mariadb(?:-dump|-admin)?)\b"
-        rf"[^\r\n|;&]*?[ \t]-p(?=\S){_Q_VALUE}"), _quoted_decide("password"))),
+        rf"[^\r\n|;&]{{0,400}}?[ \t]-p(?=\S){_Q_VALUE}"), _quoted_decide("password"))),
     _Rule(("curl", "wget", "http ", "https ", "xh "), _apply(re.compile(
-        r"\b(?:curl|wget|https?|xh|httpie)\b[^\r\n|;&]*?(?<![\w-])(?:-u|--user|--proxy-user|-U)(?:[ \t]+|=)?"
+        r"\b(?:curl|wget|https?|xh|httpie)\b[^\r\n|;&]{0,400}?(?<![\w-])(?:-u|--user|--proxy-user|-U)(?:[ \t]+|=)?"
         r"(?:(?P<q>[\"'])[^:\"'\r\n]+:(?P<qv>[^\"'\r\n]+)(?P=q)|[^\s:\"']+:(?P<v>[^\s\"']+))"),
         _group("password", "qv", "v"))),
     _Rule(("smbclient", "smbmap", "rpcclient", "smbcacls", "net ", "mount.cifs", "winexe", "crackmapexec", "nxc"),
           _apply(re.compile(
-        r"\b(?:smbclient|smbmap|rpcclient|smbcacls|net|mount\.cifs|winexe|crackmapexec|nxc)\b[^\r\n|;&]*?"
+        r"\b(?:smbclient|smbmap|rpcclient|smbcacls|net|mount\.cifs|winexe|crackmapexec|nxc)\b[^\r\n|;&]{0,400}?"
         r"(?:-U|--user(?:name)?)(?:[ \t]+|=)?(?P<q>[\"']?)[^\s%\"']+%(?P<v>[^\s\"']+)(?P=q)"),
           _group("password"))),
     _Rule(("login",), _apply(re.compile(
-        r"\b(?:docker|podman|helm|buildah|skopeo|nerdctl|oras)[ \t]+(?:registry[ \t]+)?login\b[^\r\n|;&]*?"
+        r"\b(?:docker|podman|helm|buildah|skopeo|nerdctl|oras)[ \t]+(?:registry[ \t]+)?login\b[^\r\n|;&]{0,400}?"
         rf"[ \t](?:-p|--password)[ \t]+{_Q_VALUE}"), _quoted_decide("password"))),
     _Rule(("-pass", "-pw", "-token", "-secret", "-api", "-access-key", "-secret-key", "-client-secret"), _apply(
         re.compile(rf"(?<![\w-])--?(?!{_SWITCH_WORDS}-)(?:[a-z0-9]+-)*{_FLAG_WORDS}[ \t]+(?![-<\[|>])(?!{_MARK})"
                    + _Q_VALUE, re.IGNORECASE),
         _quoted_decide("password", ("file:", "env:", "fd:", "stdin")))),
     _Rule(("ldap",), _apply(re.compile(
-        r"\bldap(?:search|modify|add|delete|passwd|whoami|compare|modrdn|exop|vi)\b[^\r\n|;&]*?[ \t]-w[ \t]+"
+        r"\bldap(?:search|modify|add|delete|passwd|whoami|compare|modrdn|exop|vi)\b[^\r\n|;&]{0,400}?[ \t]-w[ \t]+"
         + _Q_VALUE),
         _quoted_decide("password"))),
     # network gear: "enable secret 5 $1$...", "username admin password 7 0822455D0A16", SNMP communities
@@ -612,6 +618,13 @@ def _key_kind(key: str) -> str:
     return "generic-secret"
 
 
+def _char_before(line: str, i: int) -> str:
+    """The last character before ``i`` that is not a blank ('' at the start of the line)."""
+    while i > 0 and line[i - 1] in " \t":
+        i -= 1
+    return line[i - 1:i]
+
+
 def _key_start(line: str, kw_start: int) -> int:
     i = kw_start
     while i > 0 and line[i - 1] in _KEY_CHARS:
@@ -622,7 +635,11 @@ def _key_start(line: str, kw_start: int) -> int:
 def _kv_run(line: str, kinds: list[str]) -> str:
     """Secret keys and their values, found from each separator (cheaper than trying every keyword everywhere)."""
     spans: list[_Span] = []
+    past = 0  # separators inside a value already looked at are no settings (and rescanning is quadratic)
+    conn: bool | None = None  # does the line look like a connection string?
     for sm in _KV_SEP_RE.finditer(line):
+        if sm.start() < past:
+            continue
         kend = sm.start()
         while kend > 0 and line[kend - 1] in " \t":
             kend -= 1
@@ -641,7 +658,10 @@ def _kv_run(line: str, kinds: list[str]) -> str:
         vm = _KV_VALUE_RE.match(line, sm.end())
         if vm is None or (found[0].startswith("cookie") and sm.group(0) == ":" and not quoted):
             continue  # a Cookie: header (the cookie rule masks each value and keeps the names)
-        spans.extend(_kv_decide(line, kstart, kend, quoted, sm.group(0), vm, *found))
+        past = vm.end()
+        if conn is None:  # once per line: a long line holds many settings
+            conn = _CONN_HINT_RE.search(line) is not None
+        spans.extend(_kv_decide(line, kstart, kend, quoted, sm.group(0), vm, *found, conn))
     return _commit(line, spans, kinds) if spans else line
 
 
@@ -668,7 +688,7 @@ def _secret_key(key: str, *, url_param: bool = False, data: bool = False) -> tup
 
 
 def _kv_decide(line: str, kstart: int, kend: int, quoted: bool, sep: str, vm: re.Match[str], kw: str,
-               kind: str) -> Iterable[_Span]:
+               kind: str, conn: bool) -> Iterable[_Span]:
     key = line[kstart:kend].lower().lstrip("-$:/.")
     prefix = key[: len(key) - len(kw)]
     at_line_start = _LINE_START_RE.fullmatch(line, 0, kstart) is not None
@@ -699,8 +719,8 @@ def _kv_decide(line: str, kstart: int, kend: int, quoted: bool, sep: str, vm: re
             return ()  # "* signing-key: Updated."
         if sep == ":" and not at_line_start and kind not in _NUMERIC_SECRETS and not _credential_like(value):
             return ()  # "PrivateKey: these convert the": prose; in "user: bob, password: x" the password goes
-        before = line[:kstart].rstrip()[-1:]
-        if before == ";" or (before in ("\"", "'", "") and ";" in line[end:] and _CONN_HINT_RE.search(line)):
+        before = _char_before(line, kstart)
+        if before == ";" or (before in ("\"", "'", "") and line.find(";", end) != -1 and conn):
             # a connection string: values run to the next ';' (they may hold blanks), or the closing quote
             stops = [i for i in (line.find(";", end), line.find(before, end) if before else -1) if i != -1]
             end = min(stops) if stops else len(line.rstrip())
@@ -733,8 +753,7 @@ def _kv_decide(line: str, kstart: int, kend: int, quoted: bool, sep: str, vm: re
         return ()  # PWD / OLDPWD: the working directory
     if kind != "password" and _looks_like_path(value):
         return ()  # token_file=/run/secrets/x: a path is not the secret
-    before = line[:kstart].rstrip()
-    if before.endswith(";") or (end < len(line) and line[end] == ";") or _CONN_HINT_RE.search(line):
+    if _char_before(line, kstart) == ";" or line[end:end + 1] == ";" or conn:
         if kind in ("password", "generic-secret", "api-key", "token") or "account" in key or "shared" in key:
             kind = "connection-string"
     return ((start, end, kind),)
@@ -1135,6 +1154,8 @@ class Redactor:
             last = end
             while end > start and text[end - 1] == ".":
                 end -= 1
+            if end - start > 45:
+                continue  # longer than any address (a run of colons, an IB GID dump)
             if (start > 0 and (_wordish(text[start - 1]) or text[start - 1] == ".")) or (
                     end < n and _wordish(text[end])):
                 continue  # std::vector, Foo::Bar

@@ -455,6 +455,20 @@ def test_a_one_megabyte_log_redacts_well_under_a_second() -> None:
         assert seconds < 1.0, f"1 MB took {seconds:.2f} s (pseudonymize={pseudonymize})"
 
 
+@pytest.mark.parametrize("text", [
+    "password=" * 20_000,
+    json.dumps([{"msg": line, "password": f"x{i}", "id": i} for i, line in enumerate(KEEP_LINES * 12)]),
+    " ".join(["pass", "key", "token", "auth", "session", "cookie", "=", ":", "curl", "Bearer"] * 4_000),
+    ":" * 200_000 + " " + "::" * 50_000,
+    "x://a:b@" * 20_000,
+    "-----BEGIN RSA PRIVATE KEY-----\n" * 5_000,
+], ids=["repeated-key", "minified-json", "trigger-words", "colons", "userinfo", "pem-headers"])
+def test_pathological_single_lines_take_linear_time(text: str) -> None:
+    # one long line full of what the rules look for: each must stay linear (a quadratic rule takes minutes)
+    seconds = _best_of(2, lambda: Redactor(pseudonymize=True, usernames=["alice"]).redact_text(text, "x"))
+    assert seconds < 1.0, f"{len(text)} characters took {seconds:.2f} s"
+
+
 def test_a_report_sized_document_redacts_in_milliseconds() -> None:
     rng = random.Random(3)
     doc = {
