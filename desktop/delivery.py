@@ -273,6 +273,10 @@ class Sender:
         self.monotonic = monotonic
         self._connectors: dict[str, Connector] = {}
         self._paused: set[str] = set()
+        #: After a failure, a backend is left alone by this sender for a while (backoff per backend, so an
+        #: unreachable helpdesk costs one try, not one per report); a success ends it.
+        self._held: dict[str, float] = {}  # backend -> until (monotonic)
+        self._backend_failures: dict[str, int] = {}
         self._stop = threading.Event()
         self._builder: ThreadPoolExecutor | None = None
         self._prepared: dict[int, Future[tuple[str, str, bytes]]] = {}
@@ -332,8 +336,10 @@ class Sender:
         while not self._stop.is_set():
             if deadline is not None and self.monotonic() >= deadline:
                 break
-            entry = self.outbox.claim(self.owner, skip_backends=sorted(self._paused), current_backend=self.backend,
-                                      number=number)
+            now = self.monotonic()
+            held = {b for b, until in self._held.items() if until > now} if number is None else set()
+            entry = self.outbox.claim(self.owner, skip_backends=sorted(self._paused | held),
+                                      current_backend=self.backend, number=number)
             if entry is None:
                 if number is not None and self.backend in self._paused:
                     result.paused.append(self.outbox.get(number).incident)
@@ -346,7 +352,8 @@ class Sender:
                 if pause <= 0:
                     if self.backend in self._paused:
                         break  # what is due waits for the settings to be fixed
-                    pause = 0.2  # another sender holds what is due
+                    ends = [until - now for until in self._held.values() if until > now]
+                    pause = min(ends) if ends else 0.2  # a backend held back, or another sender has it
                 if deadline is not None:
                     pause = min(pause, max(0.0, deadline - self.monotonic()))
                 self._stop.wait(pause)
@@ -401,13 +408,21 @@ class Sender:
         result.paused.append(entry.incident)
         result.errors[entry.incident] = message
 
-    def _retry_later(self, entry: Entry, exc: BaseException, result: RunResult, *, uncertain: bool | None) -> None:
+    def _retry_later(self, entry: Entry, exc: BaseException, result: RunResult, *, uncertain: bool | None,
+                     backend: str) -> None:
         retry_after = exc.retry_after if isinstance(exc, TransientError) else None
         wait = self.delay(entry.failures + 1, retry_after)
         log.info("%s: will try again in %.1f s: %s", entry.incident, wait, exc)
         self.outbox.mark_retry(entry.id, self.owner, error=str(exc), delay=wait, uncertain=uncertain)
+        failures = self._backend_failures.get(backend, 0) + 1
+        self._backend_failures[backend] = failures
+        self._held[backend] = self.monotonic() + self.delay(failures, retry_after)
         result.retrying.append(entry.incident)
         result.errors[entry.incident] = str(exc)
+
+    def _succeeded(self, backend: str) -> None:
+        self._backend_failures.pop(backend, None)
+        self._held.pop(backend, None)
 
     def _create(self, entry: Entry, connector: Connector, backend: str, result: RunResult) -> bool:
         """Create (or adopt) the ticket; True when the entry is now ``sent``."""
@@ -439,15 +454,17 @@ class Sender:
             result.errors[entry.incident] = str(exc)
             return False
         except (TransientError, DeliveryError) as exc:
-            self._retry_later(entry, exc, result, uncertain=was_uncertain or (began and may_have_reached_server(exc)))
+            self._retry_later(entry, exc, result, uncertain=was_uncertain or (began and may_have_reached_server(exc)),
+                              backend=backend)
             return False
         except OutboxError:
             raise
         except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the report or stop the queue
             log.exception("%s: the %s connector failed unexpectedly", entry.incident, backend)
-            self._retry_later(entry, exc, result, uncertain=True)
+            self._retry_later(entry, exc, result, uncertain=True, backend=backend)
             return False
         self.outbox.mark_sent(entry.id, self.owner, TicketRef(backend, ref.ticket_id, ref.url))
+        self._succeeded(backend)
         log.info("%s: ticket %s created on %s", entry.incident, ref.ticket_id, backend)
         result.sent.append(entry.incident)
         return True
@@ -457,8 +474,8 @@ class Sender:
         the create request's wait on the network hides the time it takes (the work releases no
         database: the document is read here, in the sender's thread)."""
         report = next((p for p in entry.pending_parts if p.kind == "report"), None)
-        if report is None or entry.id in self._prepared:
-            return
+        if report is None or entry.id in self._prepared or self._backend_failures.get(self.backend):
+            return  # (while the backend fails, a bundle made ahead would most likely be wasted)
         try:
             document = self.outbox.document(entry.id)
         except OutboxError:
@@ -506,14 +523,15 @@ class Sender:
                 self.outbox.mark_part(entry.id, self.owner, part.seq, "refused", str(exc), size=len(data))
                 continue
             except (TransientError, DeliveryError) as exc:
-                self._retry_later(entry, exc, result, uncertain=None)
+                self._retry_later(entry, exc, result, uncertain=None, backend=ref.backend)
                 return False
             except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the file or stop the queue
                 log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
-                self._retry_later(entry, exc, result, uncertain=None)
+                self._retry_later(entry, exc, result, uncertain=None, backend=ref.backend)
                 return False
             note = f"sent as {name}" if name != part.name else ""
             self.outbox.mark_part(entry.id, self.owner, part.seq, "done", note, size=len(data))
+            self._succeeded(ref.backend)
         entry = self.outbox.get(entry.id)
         unnoted = entry.unnoted_parts
         if unnoted:
@@ -525,11 +543,11 @@ class Sender:
             except PermanentError as exc:
                 log.info("%s: the note about files not attached was refused: %s", entry.incident, exc)
             except (TransientError, DeliveryError) as exc:
-                self._retry_later(entry, exc, result, uncertain=None)
+                self._retry_later(entry, exc, result, uncertain=None, backend=ref.backend)
                 return False
             except Exception as exc:  # noqa: BLE001 - a connector bug must not stop the queue
                 log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
-                self._retry_later(entry, exc, result, uncertain=None)
+                self._retry_later(entry, exc, result, uncertain=None, backend=ref.backend)
                 return False
             self.outbox.mark_noted(entry.id, self.owner, [p.seq for p in unnoted])
         return True
@@ -571,11 +589,11 @@ class Sender:
                 result.errors[entry.incident] = str(exc)
                 continue
             except (TransientError, DeliveryError) as exc:
-                self._retry_later(entry, exc, result, uncertain=None)
+                self._retry_later(entry, exc, result, uncertain=None, backend=ref.backend)
                 return False
             except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the comment or stop the queue
                 log.exception("%s: the %s connector failed unexpectedly", entry.incident, ref.backend)
-                self._retry_later(entry, exc, result, uncertain=None)
+                self._retry_later(entry, exc, result, uncertain=None, backend=ref.backend)
                 return False
             self.outbox.mark_followup(fu.id, self.owner, "sent", "; ".join(left_out))
             log.info("%s: %s sent to ticket %s", entry.incident, fu.kind, ref.ticket_id)

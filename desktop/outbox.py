@@ -23,7 +23,8 @@ Several processes may use one outbox (the app and ``deskline outbox send``): an 
 only by the sender holding its lease (``owner``, ``lease_until``); a lease whose process has died is
 free at once, a stuck one when it expires.
 
-Safety: ``synchronous=FULL`` (a committed report survives a power cut, not only a kill); a full disk
+Safety: ``synchronous=FULL`` for a new report, a comment and ``sending`` before a create (they survive a
+power cut, not only a kill), ``NORMAL`` for the sender's bookkeeping after them (see ``_write``); a full disk
 fails :meth:`Outbox.enqueue` with :class:`OutboxFullError` and leaves earlier reports as they were; a
 damaged database is moved aside (``outbox.sqlite3.corrupt-<UTC time>``), what can be read from it is
 copied into a new one, and :attr:`Outbox.warnings` says so: it is never silently emptied. Incident
@@ -475,6 +476,7 @@ class Outbox:
         self.blobs = self.folder / BLOBS
         self.clock = clock
         self.max_db_bytes = max_db_bytes
+        self._synchronous = ""
         #: Things the user must be told about this outbox (a damaged database moved aside): every
         #: caller shows them (the CLI prints them as warnings).
         self.warnings: list[str] = []
@@ -505,6 +507,7 @@ class Outbox:
             if str(mode).lower() != "wal":
                 log.debug("outbox %s: journal mode is %s, not wal", self.path, mode)
             conn.execute("PRAGMA synchronous = FULL")
+            self._synchronous = "FULL"
             conn.execute("PRAGMA foreign_keys = ON")
             _quick_check(conn)
             self._init_schema(conn)
@@ -661,9 +664,19 @@ class Outbox:
     # -------------------------------------------------------------------------------- transactions
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT); errors become OutboxError."""
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT); errors become OutboxError.
+
+        ``durable``: fsynced at commit (``synchronous=FULL``), for what must survive a power cut: a new
+        report, a comment, and ``sending`` before a create. The sender's bookkeeping after that is
+        committed without an fsync (``NORMAL``: survives a crash or a kill, and on a power cut rolls back
+        in order, to a state the sender recovers from: ``sending`` -> search before creating again).
+        """
+        want = "FULL" if durable else "NORMAL"
         try:
+            if self._synchronous != want:
+                self.conn.execute(f"PRAGMA synchronous = {want}")
+                self._synchronous = want
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise self._error(exc, "cannot write") from exc
@@ -900,7 +913,7 @@ class Outbox:
         goes to ``current_backend``; a sent one to the backend holding its ticket).
         """
         now = self.clock()
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             if number is not None:
                 rows = conn.execute("SELECT id, owner, lease_until, state, backend FROM entries WHERE id = ?",
                                     (number,)).fetchall()
@@ -933,11 +946,11 @@ class Outbox:
         return entry
 
     def release(self, number: int, owner: str) -> None:
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             conn.execute("UPDATE entries SET owner = '', lease_until = 0 WHERE id = ? AND owner = ?", (number, owner))
 
     def renew(self, number: int, owner: str, lease: float = LEASE_SECONDS) -> None:
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             conn.execute("UPDATE entries SET lease_until = ? WHERE id = ? AND owner = ?",
                          (self.clock() + lease, number, owner))
 
@@ -948,7 +961,7 @@ class Outbox:
             if key in values:
                 values[key] = mask_credentials(values[key])
         sets = ", ".join(f"{k} = ?" for k in values)
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             cur = conn.execute(f"UPDATE entries SET {sets} WHERE id = ? AND owner = ?",
                                (*values.values(), number, owner))
             if cur.rowcount != 1:
@@ -994,7 +1007,7 @@ class Outbox:
         """Record how a file fared (and renew the lease: the sender is making progress)."""
         if state not in PART_STATES:
             raise ValueError(state)
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             held = conn.execute("SELECT 1 FROM entries WHERE id = ? AND owner = ?", (number, owner)).fetchone()
             if not held:
                 raise OutboxError(f"{incident_label(number)}: another sender took over this report")
@@ -1006,7 +1019,7 @@ class Outbox:
                          (now, now + LEASE_SECONDS, number))
 
     def mark_noted(self, number: int, owner: str, seqs: Sequence[int]) -> None:
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             conn.executemany("UPDATE parts SET noted = 1 WHERE entry_id = ? AND seq = ?",
                              [(number, s) for s in seqs])
             conn.execute("UPDATE entries SET updated = ? WHERE id = ? AND owner = ?", (self.clock(), number, owner))
@@ -1113,7 +1126,7 @@ class Outbox:
 
     def mark_followup(self, fid: int, owner: str, state: str, reason: str = "") -> None:
         """Record how a comment or rating fared (the sender holds its report's lease)."""
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             held = conn.execute("SELECT 1 FROM entries e JOIN followups f ON f.entry_id = e.id "
                                 "WHERE f.id = ? AND e.owner = ?", (fid, owner)).fetchone()
             if not held:
@@ -1127,7 +1140,7 @@ class Outbox:
                        paused_until: float) -> bool:
         """Record a settings problem for ``backend``; True when it is new (then tell the user, once)."""
         message = mask_credentials(message)
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             row = conn.execute("SELECT setting, message, fingerprint FROM problems WHERE backend = ?",
                                (backend,)).fetchone()
             if row == (setting, message, fingerprint):
@@ -1156,14 +1169,14 @@ class Outbox:
         return paused
 
     def clear_problems(self, backends: Sequence[str] = ()) -> None:
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             if backends:
                 conn.executemany("DELETE FROM problems WHERE backend = ?", [(b,) for b in backends])
             else:
                 conn.execute("DELETE FROM problems")
 
     def mark_problems_shown(self) -> None:
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             conn.execute("UPDATE problems SET shown = 1")
 
     # ------------------------------------------------------------------------------------ status
@@ -1171,7 +1184,7 @@ class Outbox:
     def update_status(self, number: int, status: TicketStatus | None) -> list[Reply]:
         """Store the ticket's status (None: unchanged since the stored etag); returns replies new to us."""
         now = self.clock()
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             if status is None:
                 conn.execute("UPDATE entries SET status_checked = ? WHERE id = ?", (now, number))
                 return []
@@ -1191,7 +1204,7 @@ class Outbox:
         return [Reply(*r) for r in self._read(sql + " ORDER BY created, reply_id", (number,))]
 
     def mark_replies_seen(self, number: int) -> None:
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             conn.execute("UPDATE replies SET seen = 1 WHERE entry_id = ?", (number,))
 
     def integrity(self) -> str:

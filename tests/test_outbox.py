@@ -364,6 +364,38 @@ def test_an_interrupted_sending_state_searches_first(outbox: Outbox) -> None:
     assert fake.creates == Counter({entry.submission_id: 1})
 
 
+def _refused() -> TransientError:
+    err = TransientError("the helpdesk could not be reached while creating the ticket: connection refused")
+    err.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return err
+
+
+def test_an_unreachable_helpdesk_costs_one_try_per_run_not_one_per_report(outbox: Outbox) -> None:
+    for i in range(5):
+        enqueue(outbox, title=f"r{i}")
+    fake = Recorder()
+    fake.fail["create"].extend(_refused() for _ in range(5))
+    result = make_sender(outbox, fake).run()
+    assert [c[0] for c in fake.calls] == ["create"] and result.retrying == ["DL-000001"]
+    assert outbox.counts()["queued"] == 5
+    fake.fail["create"].clear()
+    assert len(make_sender(outbox, fake).run().sent) == 4  # the one tried is not due yet; the rest go
+
+
+def test_waiting_sender_drains_after_the_helpdesk_comes_back(tmp_path: Path) -> None:
+    ob = Outbox(tmp_path / "o")  # the real clock
+    for i in range(4):
+        enqueue(ob, title=f"r{i}")
+    fake = Recorder()
+    fake.fail["create"].extend(_refused() for _ in range(3))
+    sender = make_sender(ob, fake, retry_base=0.02, retry_cap=0.1)
+    result = sender.run(wait=True, deadline=time.monotonic() + 30)
+    assert sorted(result.sent) == ["DL-000001", "DL-000002", "DL-000003", "DL-000004"]
+    assert [c[0] for c in fake.calls].count("create") == 3 + 4  # three refused tries, then one each
+    assert ob.next_due() is None
+    ob.close()
+
+
 def test_a_clock_put_back_does_not_park_reports(outbox: Outbox, clock: Clock) -> None:
     entry = enqueue(outbox)
     fake = Recorder()
