@@ -884,8 +884,9 @@ class Redactor:
     """Masks secrets and (optionally) pseudonymizes identities in one report and its attachments.
 
     ``usernames`` and ``hostnames`` are values the caller knows (the current user, the host name);
-    they are pseudonymized wherever they stand as a word, also inside paths. Use one Redactor per
-    report so that the same value gets the same pseudonym everywhere in it.
+    when ``pseudonymize`` is on they are replaced wherever they stand as a word, also inside paths
+    (names under 3 characters only where they are a whole value). Use one Redactor per report, so that
+    the same value gets the same pseudonym everywhere in it, attachments included.
     """
 
     def __init__(
@@ -950,9 +951,11 @@ class Redactor:
         return out
 
     def redact_data(self, obj: Any, where: str = "") -> Any:
-        """A redacted copy of JSON-like data: every string is redacted; a key that names a secret has its
-        string values masked whole. Keys are kept (pseudonymized when enabled); ``where`` is the path of
-        ``obj`` in the report and grows by ``.key`` and ``[index]`` for the maskings."""
+        """A redacted copy of JSON-like data (dicts, lists, tuples, strings, numbers): every string is
+        redacted, and the strings under a key that names a secret (``password``, ``API_TOKEN``,
+        ``credentials``, ...) are masked whole, however they look. Keys are kept as they are: they are
+        field and variable names, and renaming one would break the document's shape. ``where`` is the
+        path of ``obj`` in the report; it grows by ``.key`` and ``[index]`` for the maskings."""
         return self._walk(obj, where, None)
 
     # ----------------------------------------------------------------------------------------- walking
@@ -1028,32 +1031,35 @@ class Redactor:
         return text, found
 
     def _private_keys(self, text: str, multiline: bool, found: list[tuple[str, int | None, int]]) -> str:
-        marks: list[int] = []
+        """PEM and PuTTY private keys: the body of each becomes one mark between its BEGIN/END lines."""
+        sentinel = "\0private-key\0"  # stands in for the mark until the lines are counted in the output
+        count = 0
 
         def sub(m: re.Match[str]) -> str:
+            nonlocal count
             body = m.group("body")
-            sep_m = _FIRST_SEP_RE.match(body)
-            sep = sep_m.group(0) if sep_m else "\n"
             if not body.strip():
                 return m.group(0)  # a BEGIN line quoted in prose, or a key already masked
-            marks.append(m.start())
+            sep_m = _FIRST_SEP_RE.match(body)
+            sep = sep_m.group(0) if sep_m else "\n"
             end = m.groupdict().get("end") or ""
             if end and _FIRST_SEP_RE.match(end) is None:
                 end = sep + end
-            return m.group("begin") + sep + mark("private-key") + end
+            count += 1
+            return m.group("begin") + sep + sentinel + end
 
-        text = _PEM_RE.sub(sub, text)
-        text = _PUTTY_RE.sub(sub, text)
-        if marks:
-            if multiline:
-                token = mark("private-key")
-                at = text.find(token)
-                while at != -1:
-                    found.append(("private-key", text.count("\n", 0, at) + 1, 1))
-                    at = text.find(token, at + len(token))
-            else:
-                found.append(("private-key", None, len(marks)))
-        return text
+        text = _PUTTY_RE.sub(sub, _PEM_RE.sub(sub, text))
+        if not count:
+            return text
+        if not multiline:
+            found.append(("private-key", None, count))
+            return text.replace(sentinel, mark("private-key"))
+        pieces = text.split(sentinel)
+        line = 1
+        for piece in pieces[:-1]:
+            line += piece.count("\n")
+            found.append(("private-key", line, 1))
+        return mark("private-key").join(pieces)
 
     @staticmethod
     def _secrets_line(line: str, bits: int, kinds: list[str]) -> str:
