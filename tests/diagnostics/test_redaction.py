@@ -126,7 +126,8 @@ def test_multiline_files(name: str) -> None:
         assert m.where == f"attachments/{name}"
         lines.setdefault(m.kind, []).append(m.line)
     assert lines == spec["kinds"]
-    assert out.count("\n") == text.count("\n") - (text.count("\n") - out.count("\n"))  # sanity
+    if "PRIVATE KEY" not in text and "Private-Lines" not in text:
+        assert out.count("\n") == text.count("\n"), "only a private key's body may fold lines"
     if spec.get("json"):
         assert json.loads(out)["type"] == "service_account"  # still valid JSON
     _assert_no_secret_in_records(r, spec["secrets"])
