@@ -156,3 +156,22 @@ def test_write_atomic_never_replaces_a_device(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
     bundle.write_atomic(target, b"{}")
     assert target.read_bytes() == b"{}" and [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_pseudonymized_report_is_valid_and_hides_identities() -> None:
+    """Pseudonyms replace values, never keys: the document still fits its schema."""
+    import socket
+
+    rep = report.build(registry.probes(), pseudonymize=True, keep_private_ips=False)
+    validate(rep.document)
+    assert rep.document["redaction"]["pseudonymized"] is True
+    host = socket.gethostname()
+    if host != "localhost" and len(host) >= 3:
+        assert host not in json.dumps(rep.document["probes"]["system"])
+    plain = report.build(registry.select(["network"])).document["probes"]["network"]["data"]
+    masked = rep.document["probes"]["network"]["data"]
+    for before, after in zip(plain["default_routes"], masked["default_routes"], strict=True):
+        assert after["gateway"] != before["gateway"] or before["gateway"].startswith("127.")
+        assert after["gateway"].startswith(("240.", "2001:db8:")), after["gateway"]
+    assert [s.startswith(("240.", "2001:db8:", "127.")) for s in masked["dns_servers"]] == \
+        [True] * len(masked["dns_servers"])
