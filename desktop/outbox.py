@@ -178,6 +178,13 @@ _ENTRY_COLUMNS = (
     "next_attempt", "uncertain", "last_error", "failed_reason", "owner", "lease_until", "backend", "ticket_id",
     "ticket_url", "sent_at", "status_state", "status_label", "status_updated", "status_etag", "status_checked",
 )
+#: An entry's columns and its counts of replies (all, unseen) and of comments and ratings waiting.
+_ENTRY_SELECT = (
+    "SELECT " + ", ".join(_ENTRY_COLUMNS) + ", "
+    "(SELECT count(*) FROM replies r WHERE r.entry_id = entries.id), "
+    "(SELECT count(*) FROM replies r WHERE r.entry_id = entries.id AND r.seen = 0), "
+    "(SELECT count(*) FROM followups f WHERE f.entry_id = entries.id AND f.state = 'queued') FROM entries"
+)
 _PART_COLUMNS = ("seq", "kind", "name", "media_type", "size", "sha256", "redacted", "state", "reason", "noted")
 
 
@@ -817,21 +824,20 @@ class Outbox:
     # --------------------------------------------------------------------------------------- reading
 
     def _entry(self, row: Sequence[Any]) -> Entry:
-        values = dict(zip(_ENTRY_COLUMNS, row, strict=True))
-        number = values["id"]
+        """An Entry from a row of :data:`_ENTRY_SELECT` (the entry's columns, then its counts)."""
+        n = len(_ENTRY_COLUMNS)
+        values = dict(zip(_ENTRY_COLUMNS, row[:n], strict=True))
+        total, new, pending = row[n:]
         parts = tuple(
             Part(seq, kind, name, media, size, sha, bool(red), state, reason, bool(noted))
             for seq, kind, name, media, size, sha, red, state, reason, noted in self._read(
-                "SELECT " + ", ".join(_PART_COLUMNS) + " FROM parts WHERE entry_id = ? ORDER BY seq", (number,))
+                "SELECT " + ", ".join(_PART_COLUMNS) + " FROM parts WHERE entry_id = ? ORDER BY seq", (values["id"],))
         )
-        total, new = self._read("SELECT count(*), coalesce(sum(seen = 0), 0) FROM replies WHERE entry_id = ?",
-                                (number,))[0]
         values["uncertain"] = bool(values["uncertain"])
-        pending = self._read("SELECT count(*) FROM followups WHERE entry_id = ? AND state = 'queued'", (number,))[0][0]
         return Entry(**values, parts=parts, replies_total=total, replies_new=new, followups_pending=pending)
 
     def get(self, number: int) -> Entry:
-        rows = self._read(f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries WHERE id = ?", (number,))
+        rows = self._read(f"{_ENTRY_SELECT} WHERE id = ?", (number,))
         if not rows:
             raise NoSuchEntry(f"{incident_label(number)}: no such report in the outbox")
         return self._entry(rows[0])
@@ -848,12 +854,11 @@ class Outbox:
 
     def entries(self, states: Sequence[str] = ()) -> list[Entry]:
         """Every entry (newest first), or those in ``states``."""
-        cols = ", ".join(_ENTRY_COLUMNS)
         if states:
             marks = ", ".join("?" * len(states))
-            rows = self._read(f"SELECT {cols} FROM entries WHERE state IN ({marks}) ORDER BY id DESC", states)
+            rows = self._read(f"{_ENTRY_SELECT} WHERE state IN ({marks}) ORDER BY id DESC", states)
         else:
-            rows = self._read(f"SELECT {cols} FROM entries ORDER BY id DESC")
+            rows = self._read(f"{_ENTRY_SELECT} ORDER BY id DESC")
         return [self._entry(r) for r in rows]
 
     def document(self, number: int) -> dict[str, Any]:
