@@ -654,9 +654,37 @@ class Outbox:
                 except sqlite3.Error as exc:
                     conn.execute("ROLLBACK")
                     log.debug("salvage: entry %s not copied: %s", number, exc)
+            self._salvage_other_tables(old, conn)
         finally:
             old.close()
         return recovered, highest
+
+    @staticmethod
+    def _salvage_other_tables(old: sqlite3.Connection, conn: sqlite3.Connection) -> None:
+        """Copy the tables others keep in this database (the local store's ``local_*``), row by row as far
+        as they can be read."""
+        try:
+            tables = old.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'local!_%' "
+                                 "ESCAPE '!'").fetchall()
+        except sqlite3.DatabaseError:
+            return
+        for name, sql in tables:
+            if not re.fullmatch(r"local_[a-z_]+", name):
+                continue
+            try:
+                conn.execute(sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+                rows = old.execute(f"SELECT * FROM {name}").fetchall()
+            except sqlite3.DatabaseError as exc:
+                log.debug("salvage: table %s unreadable: %s", name, exc)
+                continue
+            if rows:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK")
+                    log.debug("salvage: table %s not copied: %s", name, exc)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

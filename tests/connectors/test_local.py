@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,29 @@ def test_registry_names_the_setting_for_unknown_or_missing_backends() -> None:
         registry.from_settings(settings, "frobnicate")
     assert unknown.value.setting == "helpdesk.backend" and "not a known helpdesk" in str(unknown.value)
     assert set(registry.names()) >= {"local", "django-helpdesk", "redmine", "email", "webhook"}
+
+
+def test_local_tickets_survive_a_damaged_outbox(tmp_path: Path) -> None:
+    ob = Outbox(tmp_path)
+    store = LocalStore(tmp_path)
+    for i in range(30):
+        _enqueue(ob, f"report {i}")
+    Sender(ob, lambda backend: store, backend="local", fingerprint="x").run()
+    store.set_state("DL-000003", "closed")
+    ob.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    ob.close()
+    store.close()
+    db = tmp_path / "outbox.sqlite3"
+    conn = sqlite3.connect(db)
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'parts'").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    data[(root - 1) * 4096:(root - 1) * 4096 + 100] = b"\xff" * 100  # the files list is damaged
+    db.write_bytes(bytes(data))
+    ob = Outbox(tmp_path)
+    assert "30 reports recovered" in ob.warnings[0]
+    store = LocalStore(tmp_path)
+    status = store.status(TicketRef("local", "DL-000003"))
+    assert status is not None and status.state == "closed" and store.count() == 30
+    ob.close()
+    store.close()
