@@ -214,7 +214,7 @@ SCHEMA: tuple[Setting, ...] = (
        "Probes never run, even when the report asks for all of them."),
     _s("probes.processes.top", int, 10, "Top processes",
        "How many processes to list by CPU and by memory.", minimum=1, maximum=200),
-    _s("probes.processes.sample_seconds", float, 0.2, "CPU sampling interval",
+    _s("probes.processes.sample_seconds", float, 0.1, "CPU sampling interval",
        "Seconds over which CPU use of the machine and of each process is measured.", minimum=0.05, maximum=5),
     _s("probes.logs.window_hours", float, 24.0, "Log window",
        "How far back the logs probe looks for errors, in hours.", minimum=0.1, maximum=24 * 30),

@@ -67,7 +67,7 @@ def _model(ctx: ProbeContext) -> str:
 
 
 def collect(ctx: ProbeContext) -> CpuResult:
-    interval = float(ctx.setting("processes.sample_seconds", 0.2))
+    interval = float(ctx.setting("processes.sample_seconds", 0.1))
     before = psutil.cpu_times(percpu=True)
     total_before = psutil.cpu_times()
     freq = psutil.cpu_freq() if hasattr(psutil, "cpu_freq") else None

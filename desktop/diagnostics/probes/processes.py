@@ -350,7 +350,7 @@ def summarize(samples: list[Sample], top: int, total_ram: int, sample_seconds: f
 
 def collect(ctx: ProbeContext) -> ProcessesResult:
     top = max(1, int(ctx.setting("processes.top", 10)))
-    interval = max(0.0, float(ctx.setting("processes.sample_seconds", 0.2)))
+    interval = max(0.0, float(ctx.setting("processes.sample_seconds", 0.1)))
     if ctx.platform == LINUX and PROC.joinpath("self", "stat").exists():
         samples, elapsed = _sample_linux(interval)
     elif ctx.platform in (LINUX, WINDOWS, MACOS):
