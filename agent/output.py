@@ -140,6 +140,10 @@ def totals(results: Sequence[HostResult]) -> str:
     return f"{len(results)} host{'s' if len(results) != 1 else ''}: " + ", ".join(parts)
 
 
+#: Hosts whose whole error text follows the table when the table had to cut it.
+MAX_FULL_ERRORS = 20
+
+
 def to_table(results: Sequence[HostResult], width: int | None = None) -> str:
     """A plain-text table (fits ``width`` columns; the terminal's width by default)."""
     width = width or shutil.get_terminal_size((140, 24)).columns
@@ -153,6 +157,13 @@ def to_table(results: Sequence[HostResult], width: int | None = None) -> str:
     lines = [f"{head[0]:<{w[0]}}  {head[1]:<{w[1]}}  {head[2]:>{w[2]}}  {head[3]}"]
     lines += [f"{a:<{w[0]}}  {b:<{w[1]}}  {c:>{w[2]}}  {_short(d, rest)}" for a, b, c, d in rows]
     lines.append(totals(results))
+    # a cut-off error hides what to do (the trust command, the setting to fix): say it whole below
+    cut = [(row[0], row[3]) for row, r in zip(rows, results, strict=True) if not r.ok and len(row[3]) > rest]
+    if cut:
+        lines.append("")
+        lines += [f"{host}: {detail}" for host, detail in cut[:MAX_FULL_ERRORS]]
+        if len(cut) > MAX_FULL_ERRORS:
+            lines.append(f"... and {len(cut) - MAX_FULL_ERRORS} more (see --format jsonl)")
     return "\n".join(lines) + "\n"
 
 
