@@ -137,8 +137,8 @@ class ConnectorInfo:
     """What a connector can do, for the UI and the outbox."""
 
     name: str
-    max_attachment_bytes: int | None = None
-    max_total_bytes: int | None = None
+    max_attachment_bytes: int | None = None  # largest single file the backend takes
+    max_total_bytes: int | None = None  # largest request body (files sent together count together)
     allowed_extensions: tuple[str, ...] = ()  # empty: any
     has_rating: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from desktop.diagnostics.base import FieldInfo
@@ -40,6 +41,7 @@ class Section:
     tables: list[Table] = field(default_factory=list)
 
 
+@cache
 def _field_tables() -> dict[str, dict[str, FieldInfo]]:
     return {p.name: {f.name: f for f in p.fields} for p in probes()}
 
