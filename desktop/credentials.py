@@ -38,4 +38,6 @@ def resolve(reference: str, setting: str, environ: Mapping[str, str] | None = No
         if secret is None:
             raise ConfigError(f"{setting}: no entry for {user!r} in the keyring's {service!r}")
         return secret
-    raise ConfigError(f"{setting}: {reference!r} is not a credential reference: use env:NAME or keyring:SERVICE/USER")
+    # never echo the value: a secret pasted straight into the setting must not reach a log or a screen
+    raise ConfigError(f"{setting}: not a credential reference: use env:NAME or keyring:SERVICE/USER, "
+                      "never the secret itself")
