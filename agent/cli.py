@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--known-hosts", action="append", default=[], metavar="FILE",
                    help="known_hosts file besides ~/.ssh/known_hosts; repeatable")
     r.add_argument("--ticket", help="agent mode: the ticket the user's consent request names")
+    r.add_argument("--attach", metavar="TICKET", help="post the results to this ticket (the helpdesk of "
+                   "your settings: helpdesk.backend, helpdesk.url, credentials) as a comment with files")
+    r.add_argument("--config", metavar="FILE", help="Deskline settings file (for --attach)")
     r.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS")
     r.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per command (default 120)")
     r.add_argument("--format", choices=("table", "jsonl", "html"), default="table")
@@ -113,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             request=request, mode=args.mode, python=args.python, parallel=args.parallel, user=args.user,
             identities=args.identity, known_hosts=args.known_hosts, ticket=args.ticket,
             connect_timeout=args.connect_timeout, timeout=args.timeout, fmt=args.format, output=args.output,
-            progress=not args.no_progress)
+            progress=not args.no_progress, attach=args.attach, config=args.config)
 
     if args.command in ("serve", "fingerprint"):
         from agent import server

@@ -678,6 +678,8 @@ def run_command(
     fmt: str,
     output: str | None,
     progress: bool,
+    attach: str | None = None,
+    config: str | None = None,
 ) -> int:
     """``deskline-agent run``: 0 when every host answered ok, 1 when some did not, 2 on bad input."""
     import sys
@@ -700,6 +702,10 @@ def run_command(
         for path in known_hosts:
             if not Path(path).expanduser().is_file():
                 raise UsageError(f"{path}: no such known_hosts file")
+        if attach is not None:
+            from agent.attach import check_ticket
+
+            check_ticket(attach)
         runner = make_runner(mode, python)
         options = SshOptions(
             user=user, key_files=tuple(identities), known_hosts=tuple(Path(p) for p in known_hosts),
@@ -716,7 +722,17 @@ def run_command(
     except DesklineError as exc:
         print(f"deskline-agent run: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's error line
         return 2
-    return 0 if all(r.ok for r in results) else 1
+    status = 0 if all(r.ok for r in results) else 1
+    if attach is not None:
+        from agent.attach import attach_results
+
+        try:
+            print(attach_results(results, attach, request.line, config), file=sys.stderr)  # noqa: T201
+        except DesklineError as exc:
+            print(f"deskline-agent run: the results were not attached to {attach}: {exc}",  # noqa: T201
+                  file=sys.stderr)
+            return 1
+    return status
 
 
 def run_trust(target: str, fingerprint_text: str | None, known_hosts: str | None, connect_timeout: float) -> int:

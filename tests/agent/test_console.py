@@ -521,3 +521,32 @@ def test_agent_mode_command_line_to_an_html_page(deskline_agent: RunningAgent, t
     assert '<h3 id="host-0-probe-memory">' in html and "Deskline: probe memory on 1 hosts" in html
     assert main(["run", "127.0.0.1", "--ping", "--mode", "dispatch", "--ticket", "DL-7", *common]) == 2
     assert "--ticket is for agent mode" in capsys.readouterr().err
+
+
+def test_attach_posts_the_results_to_the_ticket(deskline_agent: RunningAgent, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """--attach TICKET: the run's table as a comment and its JSON lines and HTML page as files, on the
+    ticket of the engineer's helpdesk (here the local store of the settings given)."""
+    from desktop.connectors.base import Submission
+    from desktop.connectors.local import LocalStore
+
+    store_dir = tmp_path / "store"
+    settings = tmp_path / "deskline.toml"
+    settings.write_text(f'[helpdesk]\nbackend = "local"\n[outbox]\npath = "{store_dir}"\n', encoding="utf-8")
+    store = LocalStore(store_dir)
+    ticket = store.create(Submission("0f0e", "Laptop is slow", "Since Monday."))
+    common = ["-i", str(deskline_agent.key.path), "--known-hosts", str(deskline_agent.known_hosts), "--no-progress"]
+    assert main(["run", f"engineer@127.0.0.1:{deskline_agent.port}", "--probe", "memory",
+                 "--attach", ticket.ticket_id, "--config", str(settings), *common]) == 0
+    assert f"results attached to ticket {ticket.ticket_id} (local)" in capsys.readouterr().err
+    (comment,) = store.comments(ticket.ticket_id)
+    assert comment.startswith("Remote diagnostics: deskline-agent run probe memory")
+    assert "1 host: 1 ok" in comment
+    names = [row[0] for row in store.conn.execute("SELECT name FROM local_files WHERE ticket_id = ?",
+                                                  (ticket.ticket_id,))]
+    assert sorted(n.rsplit(".", 1)[1] for n in names) == ["html", "jsonl"]
+    # an unknown ticket: the run's own result stands, the attach failure is said and makes exit 1
+    assert main(["run", f"engineer@127.0.0.1:{deskline_agent.port}", "--ping", "--attach", "DL-999999",
+                 "--config", str(settings), *common]) == 1
+    assert "were not attached to DL-999999: DL-999999 is not in the local store" in capsys.readouterr().err
+    assert main(["run", "127.0.0.1", "--ping", "--attach", "no way!", *common]) == 2
