@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -176,3 +177,17 @@ def test_real_run_matches_dpkg_query() -> None:
     assert times == sorted(times, reverse=True)
     to_jsonable(result)
     assert elapsed < 0.5
+
+
+def test_dpkg_status_is_parsed_again_only_when_it_changes(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    stanza = "Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n"
+    status.write_text(stanza.format(name="alpha"), encoding="utf-8")
+    first, _ = software._dpkg_status(status)
+    assert [p.name for p in first] == ["alpha"]
+    second, _ = software._dpkg_status(status)
+    assert second == first
+    status.write_text(stanza.format(name="alpha") + stanza.format(name="beta"), encoding="utf-8")
+    os.utime(status, ns=(1, 1_000_000_000_000))  # a new mtime, as dpkg writing it gives
+    third, _ = software._dpkg_status(status)
+    assert [p.name for p in third] == ["alpha", "beta"]
