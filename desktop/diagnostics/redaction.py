@@ -880,6 +880,10 @@ def _is_netmask(value: int) -> bool:
     return inverted & (inverted + 1) == 0
 
 
+#: Values redaction passes through untouched (strings are handled apart).
+_SCALARS = (int, float, bool, type(None))
+
+
 class Redactor:
     """Masks secrets and (optionally) pseudonymizes identities in one report and its attachments.
 
@@ -984,10 +988,27 @@ class Redactor:
                         kind = self._key_kinds[key] = _secret_key_kind(key)
                 if kind and key.lower() in ("pwd", "oldpwd") and isinstance(value, str) and _looks_like_path(value):
                     kind = None  # the working directory
+                if not kind and type(value) is str:
+                    # the common case, inlined: the path is only spelled out when something was masked
+                    new, found = self._process_cached(value)
+                    if found:
+                        self._record(f"{where}.{key}" if where else key, found)
+                    out[key] = new
+                    continue
                 out[key] = self._walk(value, f"{where}.{key}" if where else key, kind)
             return out
         if isinstance(obj, list | tuple):
-            items = [self._walk(v, f"{where}[{i}]", secret_kind) for i, v in enumerate(obj)]
+            items = []
+            for i, v in enumerate(obj):
+                if secret_kind is None and type(v) is str:
+                    new, found = self._process_cached(v)
+                    if found:
+                        self._record(f"{where}[{i}]", found)
+                    items.append(new)
+                elif type(v) in _SCALARS:
+                    items.append(v)
+                else:
+                    items.append(self._walk(v, f"{where}[{i}]", secret_kind))
             return items if isinstance(obj, list) else tuple(items)
         return obj
 
