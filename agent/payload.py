@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import re
 import secrets
 import zlib
 from functools import cache
@@ -128,9 +129,8 @@ def script(arguments: dict[str, Any] | None = None, marker: str | None = None, t
         "@ARGUMENTS@": repr(json.dumps(arguments or {})),
         "@BLOB@": repr(blob()),
     }
-    text = _SCRIPT
-    for placeholder, value in values.items():  # the blob last: nothing is searched inside it
-        text = text.replace(placeholder, value)
+    # one pass: a value (the engineer's arguments, say) is never searched for another placeholder
+    text = re.sub("|".join(re.escape(p) for p in values), lambda m: values[m.group(0)], _SCRIPT)
     return text.encode("utf-8")
 
 

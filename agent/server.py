@@ -37,6 +37,7 @@ one can: the agent never runs what it cannot account for.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import logging
@@ -739,7 +740,12 @@ class AgentServer:
                 log.warning("accepting a connection failed: %s", exc)
                 time.sleep(0.05)  # EMFILE and friends: do not spin
                 continue
-            self._admit(sock, address)
+            try:
+                self._admit(sock, address)
+            except Exception:  # noqa: BLE001 - one bad accept must not stop the agent accepting others
+                log.exception("could not take the connection from %s", address[0])
+                with contextlib.suppress(OSError):
+                    sock.close()
 
     def _admit(self, sock: socket.socket, address: tuple[Any, ...]) -> None:
         with self._lock:

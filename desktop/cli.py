@@ -528,7 +528,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except Exception:
+    except Exception:  # noqa: BLE001 - last resort: log, tell the user in one line, exit 70
         if args.verbose:
             raise
         log.exception("internal error")

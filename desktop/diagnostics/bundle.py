@@ -88,9 +88,11 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # interrupted or failed: never leave the .part file behind
         Path(tmp).unlink(missing_ok=True)
-        raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        if isinstance(exc, OSError):
+            raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        raise
 
 
 def read_bundle(path: Path) -> Report:

@@ -252,7 +252,8 @@ def test_this_machine_is_fast() -> None:
     ctx = ProbeContext()
     disks.collect(ctx)  # warm the import and the page cache
     best = min(_timed(lambda: disks.collect(ctx)) for _ in range(5))
-    assert best < 0.1, f"disks probe took {best * 1000:.1f} ms"
+    # a bound, not a benchmark (bench/collect.py measures): loose enough for a loaded CI machine
+    assert best < 1.0, f"disks probe took {best * 1000:.1f} ms"
 
 
 def _timed(fn: Any) -> float:

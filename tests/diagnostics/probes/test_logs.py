@@ -267,4 +267,4 @@ def test_real_run_on_this_machine() -> None:
     assert sum(logs.entry_bytes(e) for e in result.entries) <= 65536
     assert result.total >= len(result.entries)
     to_jsonable(result)
-    assert elapsed < 0.5
+    assert elapsed < 5.0  # a bound (the probe timeout is 5 s), not a benchmark: bench/collect.py measures

@@ -213,4 +213,4 @@ def test_real_run_on_this_machine() -> None:
         assert result.init_system == "other"
         assert (result.system_state, result.failed, result.running_services) == (None, (), None)
     to_jsonable(result)
-    assert elapsed < 0.5
+    assert elapsed < 5.0  # a bound (the probe timeout is 5 s), not a benchmark: bench/collect.py measures
