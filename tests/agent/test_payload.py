@@ -142,8 +142,6 @@ def test_environment_variables_do_not_change_the_import_path(tmp_path: Path) -> 
 
 
 def test_arguments_that_look_like_placeholders_stay_data() -> None:
-    from agent import payload
-
     script = payload.script({"x": "@BLOB@", "y": "@MARKER@ @TIMEOUT@"}).decode("utf-8")
     compile(script, "<payload>", "exec")  # still valid Python: nothing was substituted inside the arguments
     assert '"x": "@BLOB@"' in script
