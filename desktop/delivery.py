@@ -55,7 +55,16 @@ from desktop.connectors.base import (
     TransientError,
 )
 from desktop.errors import ReportError
-from desktop.outbox import Entry, Outbox, OutboxError, Part, PartUnreadable, default_folder, make_owner
+from desktop.outbox import (
+    Entry,
+    Outbox,
+    OutboxError,
+    Part,
+    PartUnreadable,
+    default_folder,
+    make_owner,
+    mask_credentials,
+)
 
 if TYPE_CHECKING:
     from desktop.config import Settings
@@ -393,7 +402,7 @@ class Sender:
 
     def _configuration_problem(self, entry: Entry, backend: str, exc: ConfigurationError, result: RunResult,
                                *, during_create: bool = False, was_uncertain: bool = False) -> None:
-        message = str(exc)
+        message = mask_credentials(str(exc))
         new = self.outbox.record_problem(backend, exc.setting, message, self.fingerprint,
                                          self.outbox.clock() + self.retry_cap)
         if new:
@@ -412,13 +421,14 @@ class Sender:
                      backend: str) -> None:
         retry_after = exc.retry_after if isinstance(exc, TransientError) else None
         wait = self.delay(entry.failures + 1, retry_after)
-        log.info("%s: will try again in %.1f s: %s", entry.incident, wait, exc)
-        self.outbox.mark_retry(entry.id, self.owner, error=str(exc), delay=wait, uncertain=uncertain)
+        safe = mask_credentials(str(exc))  # the same masked text for the log, the screen and the store
+        log.info("%s: will try again in %.1f s: %s", entry.incident, wait, safe)
+        self.outbox.mark_retry(entry.id, self.owner, error=safe, delay=wait, uncertain=uncertain)
         failures = self._backend_failures.get(backend, 0) + 1
         self._backend_failures[backend] = failures
         self._held[backend] = self.monotonic() + self.delay(failures, retry_after)
         result.retrying.append(entry.incident)
-        result.errors[entry.incident] = str(exc)
+        result.errors[entry.incident] = safe
 
     def _succeeded(self, backend: str) -> None:
         self._backend_failures.pop(backend, None)

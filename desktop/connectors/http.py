@@ -3,6 +3,7 @@ verification on by default, and requests' exceptions turned into the outbox's er
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ def make_session(options: HttpOptions, headers: Mapping[str, str] | None = None)
     session.headers.update(headers or {})
     session.verify = options.ca_bundle or options.verify_tls
     if options.proxy:
+        _check_proxy(options.proxy)
         session.proxies = {"http": options.proxy, "https": options.proxy}
         session.trust_env = False
     return session
@@ -66,6 +68,21 @@ def call(
     if response.status_code not in ok:
         raise classify_http(response.status_code, what, response.headers, _detail(response))
     return response
+
+
+def _check_proxy(proxy: str) -> None:
+    """A malformed ``helpdesk.proxy`` is named as such (not blamed on the helpdesk's address), masked."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    shown = re.sub(r"//[^/@]*@", "//***:***@", proxy)
+    try:
+        parsed = parse_url(proxy)
+    except (LocationParseError, ValueError) as exc:
+        raise ConfigurationError(f"the proxy address {shown!r} is not valid: {type(exc).__name__}",
+                                 "helpdesk.proxy") from exc
+    if parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.host:
+        raise ConfigurationError(f"the proxy address {shown!r} is not an http(s) or socks5 URL", "helpdesk.proxy")
 
 
 def _short(exc: BaseException) -> str:

@@ -1,0 +1,28 @@
+"""The shared HTTP helper: settings errors name the right setting and never show credentials."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.connectors.base import ConfigurationError
+from desktop.connectors.http import HttpOptions, make_session
+
+
+@pytest.mark.parametrize("proxy", ["http://bob:s3cret@proxy.example:31x8", "ftp://bob:s3cret@proxy.example:21"])
+def test_a_bad_proxy_is_named_and_masked(proxy: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        make_session(HttpOptions("https://helpdesk.example", proxy=proxy))
+    assert info.value.setting == "helpdesk.proxy"
+    assert "s3cret" not in str(info.value) and "***:***@proxy.example" in str(info.value)
+
+
+def test_a_good_proxy_is_used_and_the_environment_ignored() -> None:
+    session = make_session(HttpOptions("https://helpdesk.example", proxy="http://proxy.example:3128"))
+    assert session.proxies == {"http": "http://proxy.example:3128", "https": "http://proxy.example:3128"}
+    assert session.trust_env is False
+
+
+def test_a_helpdesk_address_that_is_not_http_names_the_url_setting() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        make_session(HttpOptions("helpdesk.example"))
+    assert info.value.setting == "helpdesk.url"
