@@ -242,8 +242,11 @@ class KnowledgeBase:
         stems = sorted(set(self._stemmer.stems(query, lang)))
         if not stems:
             return []
-        match = " OR ".join(f'"{s}"' for s in stems) + " OR " + " OR ".join(f'"{s}"*' for s in stems if len(s) >= 4)
-        match = match.removesuffix(" OR ")
+        # Stems hold only letters and digits, so quoting makes each a plain term, never FTS5 syntax. A
+        # stem of 4+ letters also matches as a prefix ("wi" no, "принт" yes): compounds and stems the
+        # stemmer cut differently still count, while the exact term, listed too, ranks higher.
+        terms = [f'"{s}"' for s in stems] + [f'"{s}"*' for s in stems if len(s) >= 4]
+        match = " OR ".join(terms)
         rows = self._db.execute(
             "SELECT rowid, bm25(kb, 0.0, ?, ?, ?) AS r FROM kb WHERE kb MATCH ? AND lang = ? ORDER BY r LIMIT ?",
             (*_WEIGHTS, match, lang, limit),
