@@ -210,6 +210,36 @@ def unknown_key_message(target: Target, key: paramiko.PKey) -> str:
             f"{trust_command(target, fp)}")
 
 
+_known_hosts_lock = threading.Lock()
+_known_hosts_cache: dict[tuple[tuple[str, int, int], ...], paramiko.HostKeys] = {}
+
+
+def known_host_keys(paths: Sequence[Path]) -> paramiko.HostKeys:
+    """The host keys of the known_hosts ``paths`` that exist, in order (as ``ssh`` reads them), parsed once
+    while the files stay unchanged (same size and modification time), and shared: callers only read it."""
+    with _known_hosts_lock:
+        stamps = []
+        for path in paths:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            if path.is_file():
+                stamps.append((str(path), st.st_mtime_ns, st.st_size))
+        key = tuple(stamps)
+        keys = _known_hosts_cache.get(key)
+        if keys is None:
+            keys = paramiko.HostKeys()
+            for path_text, _, _ in stamps:
+                try:
+                    keys.load(path_text)
+                except OSError as exc:
+                    raise UsageError(f"{path_text}: cannot read known hosts: {exc.strerror or exc}") from exc
+            _known_hosts_cache.clear()  # one run reads one set of files; older versions are of no use
+            _known_hosts_cache[key] = keys
+        return keys
+
+
 class Connection:
     """One SSH connection to ``target``; use as a context manager, then :meth:`exec`."""
 
@@ -263,12 +293,14 @@ class Connection:
         """Connect, check the host key and authenticate; raises a ConsoleError subclass."""
         t = self.options.timeouts
         client = paramiko.SSHClient()
-        for path in self.options.known_hosts_files():
-            if path.is_file():
-                try:
-                    client.load_system_host_keys(str(path))  # never written back
-                except OSError as exc:
-                    raise UsageError(f"{path}: cannot read known hosts: {exc.strerror or exc}") from exc
+        # the keys known for this target only (paramiko looks them up under this name), from the files
+        # parsed once per run: parsing a fleet's known_hosts on every connection cost more than the rest
+        name = self.target.host if self.target.port == 22 else f"[{self.target.host}]:{self.target.port}"
+        known = known_host_keys(self.options.known_hosts_files()).lookup(name)
+        if known:
+            ours = client.get_host_keys()  # never written back
+            for kind, key in known.items():
+                ours.add(name, kind, key)
         client.set_missing_host_key_policy(_RefuseUnknownKey(self.target))
         key_files = [os.path.expanduser(k) for k in (
             (self.target.key_file,) if self.target.key_file else ()) + self.options.key_files]

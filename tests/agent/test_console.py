@@ -550,3 +550,22 @@ def test_attach_posts_the_results_to_the_ticket(deskline_agent: RunningAgent, tm
                  "--config", str(settings), *common]) == 1
     assert "were not attached to DL-999999: DL-999999 is not in the local store" in capsys.readouterr().err
     assert main(["run", "127.0.0.1", "--ping", "--attach", "no way!", *common]) == 2
+
+
+def test_known_hosts_parsed_once_and_again_when_changed(tmp_path: Path) -> None:
+    from agent import hostkey
+
+    first, _ = hostkey.load_or_create(tmp_path / "k1")
+    second, _ = hostkey.load_or_create(tmp_path / "k2")
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:2201 {hostkey.public_line(first)}\n")
+    paths = [tmp_path / "missing", known]
+    keys = console.known_host_keys(paths)
+    assert console.known_host_keys(paths) is keys  # unchanged files: the same parsed keys
+    assert keys.lookup("[127.0.0.1]:2201") is not None and keys.lookup("[127.0.0.1]:2202") is None
+    with known.open("a") as fh:  # a host trusted since: read again
+        fh.write(f"[127.0.0.1]:2202 {hostkey.public_line(second)}\n")
+    again = console.known_host_keys(paths)
+    assert again is not keys
+    entry = again.lookup("[127.0.0.1]:2202")
+    assert entry is not None and entry[second.get_name()] == second
