@@ -581,11 +581,19 @@ class _Connection(paramiko.ServerInterface):
         done = threading.Event()
         config = self.config
 
+        slots = self.server.command_slots
+        if not slots.acquire(blocking=False):
+            return refusal(command.name, Exit.NOT_ALLOWED, "too many commands are still running on this machine "
+                           "(some outlived their timeout and are finishing); try again shortly")
+
         def work() -> None:
             try:
                 box["answer"] = commands.execute(command, probe_settings=config.probe_settings,
                                                  thresholds=config.thresholds, pseudonymize=config.pseudonymize)
+            except Exception:  # noqa: BLE001 - logged here; the engineer gets "failed without an answer"
+                log.exception("command %s failed", command.name)
             finally:
+                slots.release()
                 done.set()
 
         threading.Thread(target=work, daemon=True, name=f"deskline-agent-{self.id}-{command.name}").start()
@@ -681,6 +689,9 @@ class AgentServer:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._connections: set[_Connection] = set()
+        # commands still running, timed-out ones included (a Python thread cannot be killed): capped, so
+        # an engineer repeating a command that overruns cannot pile up threads without end
+        self.command_slots = threading.BoundedSemaphore(max(1, config.max_sessions * config.max_channels))
         # refusals over max_sessions: at most one record a second, with the count of those folded into it,
         # so a flood of connections cannot rotate the real history out of the audit log
         self._refused_folded = 0

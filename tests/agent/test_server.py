@@ -887,3 +887,18 @@ def test_serve_refuses_a_bad_listen_address(tmp_path: Path) -> None:
                    stdout=subprocess.DEVNULL)
     _, err = p.communicate(timeout=30)
     assert p.returncode == 2 and "listen address 'nowhere'" in err
+
+
+def test_commands_that_outlive_their_timeout_are_capped(agent_factory: Factory) -> None:
+    """A timed-out command's thread still runs; while it does it holds its slot, so they cannot pile up."""
+    agent = agent_factory(command_timeout=0.2, max_sessions=1, max_channels=1)  # one slot in all
+    slow = json.dumps({"processes.sample_seconds": 1.5}).encode()
+    with client(agent) as c:
+        status, _ = run(c, "probe cpu", stdin=slow)
+        assert status == 5  # answered as timed out; its thread samples on for about 1.3 s
+        status, doc = run(c, "probe memory")
+        assert status == 4 and "too many commands are still running" in doc["error"]["message"]
+        deadline = time.monotonic() + 10
+        while run(c, "probe memory")[0] != 0:
+            assert time.monotonic() < deadline, "the slot was never given back"
+            time.sleep(0.1)
