@@ -182,44 +182,10 @@ _EXTRA_CSS = ".host{border-top:3px solid #dde;margin-top:2.5em}.status-ok{color:
              ".status-bad{color:#c62828;font-weight:600}pre{white-space:pre-wrap;font-size:12px}"
 
 
-def _findings_html(findings: Sequence[Mapping[str, Any]]) -> list[str]:
-    if not findings:
-        return ['<p class="ok">No problems found.</p>']
-    out = []
-    for f in findings:
-        subject = f.get("subject") or ""
-        shown = f' <span class="muted">({_e(subject)})</span>' if subject and subject not in f.get("title", "") else ""
-        out.append(
-            f'<div class="finding {_e(f.get("severity", ""))}"><div class="sev">'
-            f'{_e(render.SEVERITY_LABEL.get(f.get("severity", ""), ""))}</div><strong>{_e(f.get("title", ""))}'
-            f'</strong>{shown}<div>{_e(f.get("detail", ""))}</div><div class="next"><strong>Next step:</strong> '
-            f'{_e(f.get("next_step", ""))}</div></div>')
-    return out
-
-
 def _report_html(document: Mapping[str, Any], anchor: str) -> list[str]:
     """A report's findings and probe sections, as the local report page shows them, one heading lower."""
-    out = ["<h3>Findings</h3>", *_findings_html(document.get("findings") or [])]
-    for sec in render.sections(document):
-        out.append(f'<h3 id="{anchor}-probe-{_e(sec.name)}">{_e(sec.title)}</h3>')
-        if sec.status != "ok":
-            out.append(f'<p class="bad">{_e(sec.status.capitalize())}: {_e(sec.error)}</p>')
-            continue
-        if sec.rows:
-            out.append("<table>")
-            out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in sec.rows]
-            out.append("</table>")
-        for t in sec.tables:
-            out.append(f"<h4>{_e(t.title)}</h4>")
-            if not t.rows:
-                out.append('<p class="muted">none</p>')
-                continue
-            out.append('<div class="wide"><table><tr>' + "".join(f"<th>{_e(c)}</th>" for c in t.columns) + "</tr>")
-            out += ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in t.rows]
-            out.append("</table></div>")
-            if t.more:
-                out.append(f'<p class="muted">… and {t.more} more in the JSON answer</p>')
-    return out
+    return ["<h3>Findings</h3>", *render.findings_html(document.get("findings") or []),
+            *render.sections_html(document, heading=3, anchor=f"{anchor}-probe", source="the JSON answer")]
 
 
 def _host_html(index: int, result: HostResult) -> list[str]:
@@ -245,7 +211,7 @@ def _host_html(index: int, result: HostResult) -> list[str]:
     if isinstance(res, dict) and res.get("format") == "deskline-report":
         out += _report_html(res, anchor)
     elif doc.get("command") == "check" and isinstance(res, dict):
-        out += ["<h3>Findings</h3>", *_findings_html(res.get("findings") or []), "<h3>Probes</h3><table>"]
+        out += ["<h3>Findings</h3>", *render.findings_html(res.get("findings") or []), "<h3>Probes</h3><table>"]
         out += [f"<tr><th>{_e(n)}</th><td>{_e(s)}</td></tr>" for n, s in (res.get("probes") or {}).items()]
         out.append("</table>")
     elif doc.get("ok") and res is not None:
@@ -260,7 +226,7 @@ def to_html(results: Sequence[HostResult], title: str) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width,initial-scale=1">',
-           f"<title>{_e(title)}</title><style>{render._CSS}{_EXTRA_CSS}</style></head><body>",
+           f"<title>{_e(title)}</title><style>{render.CSS}{_EXTRA_CSS}</style></head><body>",
            f"<h1>{_e(title)}</h1><p class=\"muted\">{_e(stamp)}: {_e(totals(results))}</p>",
            "<table><tr><th>Host</th><th>Status</th><th>Time</th><th>Details</th></tr>"]
     units = _units()

@@ -308,7 +308,7 @@ def cmd_collect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _print_findings(found: Sequence[dict[str, Any]], out: TextIO, total_probes: int, failed: Sequence[str]) -> None:
-    from desktop.diagnostics.render import SEVERITY_LABEL, _show_subject
+    from desktop.diagnostics.render import SEVERITY_LABEL, show_subject
 
     serious = [f for f in found if f["severity"] in ("critical", "warning")]
     if not found:
@@ -321,7 +321,7 @@ def _print_findings(found: Sequence[dict[str, Any]], out: TextIO, total_probes: 
         out.write(f"{head} ({counts}; {total_probes} checks run).\n")
     for f in found:
         label = SEVERITY_LABEL.get(f["severity"], f["severity"]).upper()
-        subject = f" ({f['subject']})" if _show_subject(f) else ""
+        subject = f" ({f['subject']})" if show_subject(f) else ""
         out.write(f"\n  {label:<9} {f['title']}{subject}\n")
         if f["detail"]:
             out.write(f"  {'':<9} {f['detail']}\n")

@@ -146,7 +146,7 @@ def _table(key: str, items: Sequence[Mapping[str, Any]], info: Mapping[str, Fiel
     return Table(_label(key), [labels[c] for c in columns], rows, max(0, len(items) - MAX_ROWS))
 
 
-def _show_subject(finding: Mapping[str, Any]) -> bool:
+def show_subject(finding: Mapping[str, Any]) -> bool:
     """Whether a finding's subject adds anything its title does not already say."""
     subject = finding.get("subject") or ""
     return bool(subject) and subject not in finding.get("title", "")
@@ -186,7 +186,7 @@ def to_markdown(document: Mapping[str, Any]) -> str:
     if not found:
         lines.append("No problems found.")
     for f in found:
-        subject = f" ({f['subject']})" if _show_subject(f) else ""
+        subject = f" ({f['subject']})" if show_subject(f) else ""
         lines.append(f"- **{SEVERITY_LABEL.get(f['severity'], f['severity'])}: {f['title']}**{subject}. "
                      f"{f['detail']} *Next step:* {f['next_step']}")
     for sec in sections(document):
@@ -224,7 +224,7 @@ def to_markdown(document: Mapping[str, Any]) -> str:
 
 # -------------------------------------------------------------------------------------------------- HTML
 
-_CSS = """
+CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:72em;
 color:#1d2125;background:#fff;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #dde;padding-bottom:.2em;
@@ -248,26 +248,29 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def to_html(document: Mapping[str, Any]) -> str:
-    """The report as one self-contained HTML page (no scripts, no external resources)."""
-    out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width,initial-scale=1">',
-           f"<title>Deskline report: {_e(document.get('host', ''))}</title><style>{_CSS}</style></head><body>",
-           f"<h1>Deskline report: {_e(document.get('host', ''))}</h1>", '<dl class="facts">']
-    out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _header_facts(document)]
-    out.append("</dl><h2>Findings</h2>")
-    found = document.get("findings", [])
+def findings_html(found: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Findings as coloured boxes, worst first as given; tolerant of a remote answer's missing keys."""
     if not found:
-        out.append('<p class="ok">No problems found.</p>')
+        return ['<p class="ok">No problems found.</p>']
+    out = []
     for f in found:
-        subject = f" <span class=\"muted\">({_e(f['subject'])})</span>" if _show_subject(f) else ""
+        severity = f.get("severity", "")
+        subject = f' <span class="muted">({_e(f["subject"])})</span>' if show_subject(f) else ""
         out.append(
-            f'<div class="finding {_e(f["severity"])}"><div class="sev">{_e(SEVERITY_LABEL.get(f["severity"], ""))}'
-            f"</div><strong>{_e(f['title'])}</strong>{subject}<div>{_e(f['detail'])}</div>"
-            f"<div class=\"next\"><strong>Next step:</strong> {_e(f['next_step'])}</div></div>"
+            f'<div class="finding {_e(severity)}"><div class="sev">{_e(SEVERITY_LABEL.get(severity, ""))}'
+            f"</div><strong>{_e(f.get('title', ''))}</strong>{subject}<div>{_e(f.get('detail', ''))}</div>"
+            f"<div class=\"next\"><strong>Next step:</strong> {_e(f.get('next_step', ''))}</div></div>"
         )
+    return out
+
+
+def sections_html(document: Mapping[str, Any], heading: int = 2, anchor: str = "probe",
+                  source: str = "report.json") -> list[str]:
+    """One section per probe: ``<h{heading}>`` titles with ids ``{anchor}-{name}``, tables one level
+    lower; ``source`` names where the rows cut at :data:`MAX_ROWS` can be read whole."""
+    out = []
     for sec in sections(document):
-        out.append(f'<h2 id="probe-{_e(sec.name)}">{_e(sec.title)}</h2>')
+        out.append(f'<h{heading} id="{_e(anchor)}-{_e(sec.name)}">{_e(sec.title)}</h{heading}>')
         if sec.status != "ok":
             out.append(f'<p class="bad">{_e(sec.status.capitalize())}: {_e(sec.error)}</p>')
             continue
@@ -276,7 +279,7 @@ def to_html(document: Mapping[str, Any]) -> str:
             out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in sec.rows]
             out.append("</table>")
         for t in sec.tables:
-            out.append(f"<h3>{_e(t.title)}</h3>")
+            out.append(f"<h{heading + 1}>{_e(t.title)}</h{heading + 1}>")
             if not t.rows:
                 out.append('<p class="muted">none</p>')
                 continue
@@ -284,7 +287,20 @@ def to_html(document: Mapping[str, Any]) -> str:
             out += ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in t.rows]
             out.append("</table></div>")
             if t.more:
-                out.append(f'<p class="muted">… and {t.more} more in report.json</p>')
+                out.append(f'<p class="muted">… and {t.more} more in {_e(source)}</p>')
+    return out
+
+
+def to_html(document: Mapping[str, Any]) -> str:
+    """The report as one self-contained HTML page (no scripts, no external resources)."""
+    out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width,initial-scale=1">',
+           f"<title>Deskline report: {_e(document.get('host', ''))}</title><style>{CSS}</style></head><body>",
+           f"<h1>Deskline report: {_e(document.get('host', ''))}</h1>", '<dl class="facts">']
+    out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _header_facts(document)]
+    out.append("</dl><h2>Findings</h2>")
+    out += findings_html(document.get("findings") or [])
+    out += sections_html(document)
     out.append("<h2>Redaction</h2>")
     masked = _masking_summary(document)
     out.append("<p>" + (_e("Masked before leaving the machine: " + ", ".join(f"{k} × {n}" for k, n in masked) + ".")
