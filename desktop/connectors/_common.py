@@ -4,6 +4,7 @@ masking of secrets in messages."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -38,6 +39,23 @@ def secret(reference: str, setting: str) -> str:
         return credentials.resolve(reference, setting)
     except ConfigError as exc:
         raise ConfigurationError(str(exc), setting) from exc
+
+
+def required_token(reference: str, needs: str) -> str:
+    """The API token ``helpdesk.token`` points to; ``needs`` ("Jira needs an API token") says why it must be set."""
+    token = secret(reference, "helpdesk.token")
+    if not token:
+        raise ConfigurationError(f"{needs}: set helpdesk.token", "helpdesk.token")
+    return token
+
+
+def authorization(username: str, token: str, prefix: str) -> dict[str, str]:
+    """The Authorization header: HTTP Basic with the token as password when a user name is set,
+    else ``prefix`` and the token (``Bearer ``, ``token ``, ``Token token=``)."""
+    if username:
+        raw = f"{username}:{token}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+    return {"Authorization": f"{prefix}{token}"}
 
 
 def setting(settings: Any, key: str, default: Any = None) -> Any:

@@ -24,7 +24,6 @@ authentication, Jira Cloud), or a personal access token alone (``Bearer``, Jira 
 
 from __future__ import annotations
 
-import base64
 import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -224,13 +223,8 @@ class JiraConnector(Connector):
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
-            self._token = _common.secret(self.config.token_ref, "helpdesk.token")
-            if not self._token:
-                raise ConfigurationError("Jira needs an API token: set helpdesk.token", "helpdesk.token")
-        if self.config.username:
-            raw = f"{self.config.username}:{self._token}".encode()
-            return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
-        return {"Authorization": f"Bearer {self._token}"}
+            self._token = _common.required_token(self.config.token_ref, "Jira needs an API token")
+        return _common.authorization(self.config.username, self._token, "Bearer ")
 
     def _call(self, method: str, path: str, what: str, expect: tuple[int, ...], where: str,
               headers: Mapping[str, str] | None = None, **kwargs: Any) -> requests.Response:

@@ -235,13 +235,8 @@ class RtConnector(Connector):
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
-            self._token = _common.secret(self.config.token_ref, "helpdesk.token")
-            if not self._token:
-                raise ConfigurationError("Request Tracker needs an auth token: set helpdesk.token", "helpdesk.token")
-        if self.config.username:
-            raw = f"{self.config.username}:{self._token}".encode()
-            return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
-        return {"Authorization": f"token {self._token}"}
+            self._token = _common.required_token(self.config.token_ref, "Request Tracker needs an auth token")
+        return _common.authorization(self.config.username, self._token, "token ")
 
     def _call(self, method: str, path: str, what: str, expect: tuple[int, ...], where: str,
               headers: Mapping[str, str] | None = None, **kwargs: Any) -> requests.Response:

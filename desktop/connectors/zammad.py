@@ -201,13 +201,8 @@ class ZammadConnector(Connector):
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
-            self._token = _common.secret(self.config.token_ref, "helpdesk.token")
-            if not self._token:
-                raise ConfigurationError("Zammad needs an access token: set helpdesk.token", "helpdesk.token")
-        if self.config.username:
-            raw = f"{self.config.username}:{self._token}".encode()
-            return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
-        return {"Authorization": f"Token token={self._token}"}
+            self._token = _common.required_token(self.config.token_ref, "Zammad needs an access token")
+        return _common.authorization(self.config.username, self._token, "Token token=")
 
     def _call(self, method: str, path: str, what: str, expect: tuple[int, ...], missing_ticket: bool = False,
               **kwargs: Any) -> requests.Response:

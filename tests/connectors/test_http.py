@@ -26,3 +26,13 @@ def test_a_helpdesk_address_that_is_not_http_names_the_url_setting() -> None:
     with pytest.raises(ConfigurationError) as info:
         make_session(HttpOptions("helpdesk.example"))
     assert info.value.setting == "helpdesk.url"
+
+
+def test_authorization_header_and_a_missing_token() -> None:
+    from desktop.connectors import _common
+
+    assert _common.authorization("", "t0k", "Bearer ") == {"Authorization": "Bearer t0k"}
+    assert _common.authorization("ann", "t0k", "Bearer ") == {"Authorization": "Basic YW5uOnQwaw=="}
+    with pytest.raises(ConfigurationError, match="^Jira needs an API token: set helpdesk.token$") as info:
+        _common.required_token("", "Jira needs an API token")
+    assert info.value.setting == "helpdesk.token"
