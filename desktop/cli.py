@@ -379,7 +379,11 @@ def cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO
         except OSError as exc:
             raise UsageError(f"{args.file}: cannot read: {exc.strerror or exc}") from exc
         where = args.file
-    redactor = Redactor(pseudonymize=args.pseudonymize, **_known_identities(args.pseudonymize))
+    from desktop.diagnostics.report import known_identities
+
+    known = known_identities() if args.pseudonymize else {}
+    redactor = Redactor(pseudonymize=args.pseudonymize, usernames=known.get("usernames", ()),
+                        hostnames=known.get("hostnames", ()))
     out.write(redactor.redact_text(text, where=where))
     if args.explain:
         maskings = redactor.maskings
@@ -390,21 +394,6 @@ def cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO
             times = f" ({m.count} times)" if m.count > 1 else ""
             err.write(f"{line}: masked {m.kind}{times}\n")
     return EXIT_OK
-
-
-def _known_identities(enabled: bool) -> dict[str, Any]:
-    if not enabled:
-        return {}
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = ""
-    host = socket.gethostname()
-    return {"usernames": [user] if user and user != "root" else [],
-            "hostnames": [host] if host and host != "localhost" else []}
 
 
 def cmd_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

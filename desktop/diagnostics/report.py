@@ -125,6 +125,18 @@ def _unique_names(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     return out
 
 
+def known_identities() -> dict[str, list[str]]:
+    """This machine's user and host name, for the redactor to pseudonymize wherever they appear
+    (``root`` and ``localhost`` name nobody in particular and are left alone)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = ""
+    host = socket.gethostname()
+    return {"usernames": [user] if user and user != "root" else [],
+            "hostnames": [host] if host and host != "localhost" else []}
+
+
 def build(
     selected: Iterable[ProbeInfo],
     *,
@@ -178,16 +190,9 @@ def assemble(
     started = time.perf_counter() if started is None else started
     t_redact = time.perf_counter()
     hostname = socket.gethostname()
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = ""
-    redactor = Redactor(
-        pseudonymize=pseudonymize,
-        keep_private_ips=keep_private_ips,
-        usernames=[user] if user and user not in ("root",) else [],
-        hostnames=[hostname] if hostname and hostname != "localhost" else [],
-    )
+    known = known_identities()
+    redactor = Redactor(pseudonymize=pseudonymize, keep_private_ips=keep_private_ips,
+                        usernames=known["usernames"], hostnames=known["hostnames"])
     probes_doc = {
         o.name: {
             "title": o.title,
