@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -312,8 +313,11 @@ def test_comment_and_rating_reach_the_ticket(fake: tuple[Recorder, Path], tmp_pa
     code, out, _ = run(cfg, "tickets", "rate", "DL-000001", "3", "--remark", "took a while")
     assert (code, out) == (0, "DL-000001: rating 3/5 saved: the helpdesk could not be reached; it will be sent "
                               "when the connection is back\n")
-    assert run(cfg, "outbox", "send")[0] == 0
-    assert helpdesk.comments["1"][-1].startswith("Satisfaction rating: 3/5")
+    # the retry is due after a jittered backoff of up to retry_base (10 ms here): send until it is
+    deadline = time.monotonic() + 5
+    while not helpdesk.comments["1"][-1].startswith("Satisfaction rating: 3/5"):
+        assert time.monotonic() < deadline, helpdesk.comments["1"]
+        assert run(cfg, "outbox", "send")[0] == 0
     code, _, err = run(cfg, "tickets", "close", "DL-000001")
     assert (code, err) == (2, "deskline: DL-000001: only tickets in the local store are closed here (it is on "
                               "webhook)\n")
