@@ -247,6 +247,7 @@ def test_offline_report_is_queued_then_sent(fake: tuple[Recorder, Path]) -> None
                    "refused; it will be sent when the connection is back\n")
     code, out, _ = run(cfg, "outbox")
     assert "DL-000001" in out and "queued (tried 1×, next" in out and out.endswith("1 queued\n")
+    time.sleep(0.05)  # past the first retry's jittered delay (at most retry_base, 10 ms here): it is due
     code, out, err = run(cfg, "outbox", "send")
     assert (code, err) == (0, "")
     assert out.splitlines() == ["DL-000001 sent: ticket #1 https://helpdesk.example/ticket/1",
