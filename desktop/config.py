@@ -8,8 +8,10 @@ and line; unknown keys are errors, never silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +23,11 @@ from desktop.errors import ConfigError
 #: The format version written into new files; older files are migrated on load.
 CONFIG_VERSION = 1
 ENV_VAR = "DESKLINE_CONFIG"
+POLICY_ENV_VAR = "DESKLINE_POLICY"
+#: Kinds of item in a report, as ``report.review_skip`` names them.
+REVIEW_KINDS = ("summary", "findings", "system_report", "attachments", "screenshots")
+#: Shown beside a locked setting when the policy file gives no reason of its own.
+DEFAULT_LOCK_REASON = "Set by your organisation's IT policy."
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,13 @@ SCHEMA: tuple[Setting, ...] = (
     # -- the interface
     _s("ui.language", str, "system", "Language",
        "Language of the interface: 'system' follows the desktop's locale.", choices=("system", "en", "ru")),
+    _s("ui.notifications", bool, True, "Notifications",
+       "Show a desktop notification when a ticket changes status or gets a reply."),
+    _s("kb.folder", str, "", "Organisation's articles",
+       "A folder of the organisation's own help articles (Markdown, one subfolder per language: en, ru); "
+       "they are searched with the bundled ones and replace a bundled article with the same id."),
+    _s("tickets.refresh_minutes", float, 5.0, "Check tickets every",
+       "How often the app asks the helpdesk about the user's open tickets (minutes).", minimum=1),
     # -- where reports go (the delivery connectors extend this table)
     _s("helpdesk.backend", str, "local", "Helpdesk",
        "Where reports go: 'local' keeps them in the local store, to export and hand over.",
@@ -245,6 +259,11 @@ SCHEMA: tuple[Setting, ...] = (
        "Replace user names, host names, e-mail and IP addresses with consistent placeholders."),
     _s("report.keep_private_ips", bool, True, "Keep private addresses",
        "When pseudonymizing, leave loopback and private-range IP addresses as they are."),
+    _s("report.never_send", list, [], "Never send",
+       "Parts of the system report (probe names) that are never collected for a report from this app."),
+    _s("report.review_skip", list, [], "Sent without review",
+       "Kinds of item that may leave without the review screen (IT policy): summary, findings, "
+       "system_report, attachments, screenshots. The screen is skipped only when every item is of such a kind."),
     # -- findings thresholds: applied after collection, never inside probes
     _s("thresholds.disk_free_percent_warning", float, 10.0, "Disk space: warning",
        "Warn when a filesystem has less than this percentage free.", minimum=0, maximum=100),
@@ -346,6 +365,11 @@ class Settings:
     values: dict[str, Any] = field(default_factory=lambda: {s.key: _copy(s.default) for s in SCHEMA})
     sources: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    #: Settings IT policy locks: key -> the reason shown to the user.
+    locked: dict[str, str] = field(default_factory=dict)
+    #: The user's own values the policy overrode (key -> where the user set it), to say so once.
+    overridden: dict[str, str] = field(default_factory=dict)
+    policy_path: Path | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -470,11 +494,17 @@ def _check_consistency(settings: Settings, text: str, path: Path | str) -> None:
     timeouts = settings["probes.timeouts"]
     from desktop.diagnostics.registry import PROBES  # the probe table has no imports of its own
 
-    for name in [*timeouts, *settings["probes.disabled"]]:
+    for name in [*timeouts, *settings["probes.disabled"], *settings["report.never_send"]]:
         if name not in PROBES:
-            key = "probes.timeouts" if name in timeouts else "probes.disabled"
+            key = ("probes.timeouts" if name in timeouts else
+                   "probes.disabled" if name in settings["probes.disabled"] else "report.never_send")
             line = locate(text, key) or 1
             raise ConfigError(f"{path}:{line}: {key}: unknown probe {name!r} (known: {', '.join(PROBES)})")
+    for kind in settings["report.review_skip"]:
+        if kind not in REVIEW_KINDS:
+            line = locate(text, "report.review_skip") or 1
+            raise ConfigError(f"{path}:{line}: report.review_skip: unknown kind {kind!r} "
+                              f"(known: {', '.join(REVIEW_KINDS)})")
 
 
 def _suggest(key: str) -> str:
@@ -484,19 +514,171 @@ def _suggest(key: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def load(explicit: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Load the settings: the named file (which must exist), or the user's file if it exists, else defaults."""
+def default_policy_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The machine-wide policy file IT deploys (``DESKLINE_POLICY`` names another one)."""
+    env = os.environ if environ is None else environ
+    if env.get(POLICY_ENV_VAR):
+        return Path(env[POLICY_ENV_VAR])
+    if sys.platform == "win32":
+        return Path(env.get("PROGRAMDATA", r"C:\ProgramData")) / "Deskline" / "policy.toml"
+    if sys.platform == "darwin":
+        return Path("/Library/Application Support/Deskline/policy.toml")
+    return Path("/etc/deskline/policy.toml")
+
+
+@dataclass
+class Policy:
+    """IT's machine-wide file: ``[defaults]`` preset settings the user may change, ``[locked]`` ones they
+    cannot; ``reason`` is shown beside every lock (for example who to ask)."""
+
+    defaults: dict[str, Any] = field(default_factory=dict)
+    locked: dict[str, Any] = field(default_factory=dict)
+    reason: str = DEFAULT_LOCK_REASON
+    path: Path | None = None
+
+
+_POLICY_TABLES = ("defaults", "locked")
+
+
+def parse_policy(text: str, path: Path | str = "<policy>") -> Policy:
+    """Parse and check a policy file; raises :class:`ConfigError` naming file, line and key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    policy = Policy(path=Path(path))
+    for top, value in data.items():
+        where = f"{path}:{locate(text, top) or 1}"
+        if top == "reason":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: reason: expected a non-empty string")
+            policy.reason = " ".join(value.split())
+            continue
+        if top not in _POLICY_TABLES:
+            raise ConfigError(f"{where}: unknown policy entry {top!r} (a policy has: reason, [defaults], [locked])")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {top} must be a table: [{top}]")
+        target = getattr(policy, top)
+        for key, item in _flatten(value):
+            line = locate(text, f"{top}.{key}")
+            at = f"{path}:{line}" if line else str(path)
+            setting = SCHEMA_BY_KEY.get(key)
+            if setting is None or key == "version":
+                raise ConfigError(f"{at}: [{top}]: unknown setting {key!r}{_suggest(key)}")
+            if top == "locked" and not setting.lockable:
+                raise ConfigError(f"{at}: [locked]: {key} cannot be locked")
+            problem = setting.check(item)
+            if problem:
+                raise ConfigError(f"{at}: {key}: {problem}")
+            target[key] = float(item) if setting.type is float else _copy(item)
+    both = sorted(set(policy.defaults) & set(policy.locked))
+    if both:
+        raise ConfigError(f"{path}: {both[0]} is both in [defaults] and [locked]; keep one")
+    return policy
+
+
+def load_policy(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Policy:
+    """The machine's policy; an empty one when there is no file. A file named by ``DESKLINE_POLICY``
+    must exist."""
+    env = os.environ if environ is None else environ
+    named = path is not None or bool(env.get(POLICY_ENV_VAR))
+    path = path or default_policy_path(env)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        if named:
+            raise ConfigError(f"{path}: policy file not found") from exc
+        return Policy()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{path}: cannot read policy file: {reason}") from exc
+    return parse_policy(text, path)
+
+
+def apply_policy(settings: Settings, policy: Policy) -> Settings:
+    """Presets where the user's file is silent, then locked values over everything (in place)."""
+    for key, value in policy.defaults.items():
+        if key not in settings.sources:
+            settings.values[key] = _copy(value)
+            settings.sources[key] = f"{policy.path} [defaults]"
+    for key, value in policy.locked.items():
+        if key in settings.sources and settings.values[key] != value:
+            settings.overridden[key] = settings.sources[key]
+        settings.values[key] = _copy(value)
+        settings.sources[key] = f"{policy.path} [locked]"
+        settings.locked[key] = policy.reason
+    settings.policy_path = policy.path
+    return settings
+
+
+def load(explicit: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None,
+         policy: Policy | None = None) -> Settings:
+    """Load the settings: the named file (which must exist), or the user's file if it exists, else
+    defaults; then the machine's policy (``policy``, else the policy file) presets and locks."""
+    if policy is None:
+        policy = load_policy(environ=environ)
     path, named = resolve_path(explicit, environ)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         if named:
             raise ConfigError(f"{path}: settings file not found") from exc
-        return Settings()
+        settings = Settings(path=path)
+        return apply_policy(settings, policy)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"{path}: cannot read settings file: {reason}") from exc
-    return parse(text, path)
+    return apply_policy(parse(text, path), policy)
+
+
+def save_user(path: Path, changes: Mapping[str, Any], settings: Settings | None = None) -> None:
+    """Write ``changes`` (key -> value) into the user's settings file at ``path``, keeping its comments
+    and every other line; atomic. Locked keys (per ``settings``) and bad values raise :class:`ConfigError`
+    and nothing is written."""
+    import tomlkit  # only the settings screen writes
+
+    for key, value in changes.items():
+        setting = SCHEMA_BY_KEY.get(key)
+        if setting is None or key == "version":
+            raise ConfigError(f"unknown setting {key!r}{_suggest(key)}")
+        if settings is not None and key in settings.locked:
+            raise ConfigError(f"{key} is locked: {settings.locked[key]}")
+        problem = setting.check(value)
+        if problem:
+            raise ConfigError(f"{key}: {problem}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = f"# Deskline settings, written by the app.\nversion = {CONFIG_VERSION}\n"
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read settings file: {exc}") from exc
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for key, value in changes.items():
+        *tables, name = key.split(".")
+        # the longest declared table prefix: "probes.processes.top" lives in [probes.processes]
+        node: Any = doc
+        for part in tables:
+            if part not in node:
+                node[part] = tomlkit.table()
+            node = node[part]
+        node[name] = value
+    new_text = tomlkit.dumps(doc)
+    parse(new_text, path)  # never write a file that would not load
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(new_text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ConfigError(f"{path}: cannot save settings: {exc.strerror or exc}") from exc
 
 
 def render_defaults() -> str:
