@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop import config
 from desktop.errors import ConfigError
-from desktop.ui import i18n
+from desktop.ui import i18n, theme
 from desktop.ui.context import AppContext
 from desktop.ui.main_window import MainWindow, app_icon
 
@@ -37,6 +37,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("Deskline")
     app.setDesktopFileName("deskline")
     app.setWindowIcon(app_icon())
+    theme.apply(app)
     return app
 
 
