@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.connectors.base import (
@@ -68,7 +69,7 @@ from desktop.outbox import (
 
 if TYPE_CHECKING:
     from desktop.config import Settings
-    from desktop.diagnostics.report import Report
+    from desktop.diagnostics.report import Attachment, Report
 
 log = logging.getLogger("deskline.outbox")
 
@@ -354,15 +355,9 @@ class Sender:
                     result.paused.append(self.outbox.get(number).incident)
                 if number is not None or not wait:
                     break
-                due = self.outbox.next_due()
-                if due is None:
-                    break  # nothing left to send at all
-                pause = due - self.outbox.clock()
-                if pause <= 0:
-                    if self.backend in self._paused:
-                        break  # what is due waits for the settings to be fixed
-                    ends = [until - now for until in self._held.values() if until > now]
-                    pause = min(ends) if ends else 0.2  # a backend held back, or another sender has it
+                pause = self.idle_wait()
+                if pause is None:
+                    break  # nothing left to send, or what is due waits for the settings to be fixed
                 if deadline is not None:
                     pause = min(pause, max(0.0, deadline - self.monotonic()))
                 self._stop.wait(pause)
@@ -374,6 +369,22 @@ class Sender:
             if number is not None:
                 break
         return result
+
+    def idle_wait(self) -> float | None:
+        """Seconds until this sender may find something to send, after a run found nothing due; None when
+        nothing waits at all, or what is due waits for the settings to be fixed (a paused backend). For a
+        loop that runs the sender again after this pause (``run(wait=True)``, the app's service)."""
+        due = self.outbox.next_due()
+        if due is None:
+            return None
+        pause = due - self.outbox.clock()
+        if pause <= 0:
+            if self.backend in self._paused:
+                return None
+            now = self.monotonic()
+            ends = [until - now for until in self._held.values() if until > now]
+            pause = min(ends) if ends else 0.2  # a backend held back, or another sender has it
+        return pause
 
     def _work(self, entry: Entry, deadline: float | None, result: RunResult) -> None:
         backend = entry.backend if entry.state == "sent" else self.backend
@@ -672,6 +683,29 @@ def ticket_label(entry: Entry) -> str:
     return f"ticket #{entry.ticket_id}" if entry.ticket_id.isdigit() else f"ticket {entry.ticket_id}"
 
 
+def load_files(paths: Sequence[str | Path], settings: Settings) -> list[Attachment]:
+    """The user's files for a comment, read and redacted like a report's attachments (ReportError naming
+    the file when one cannot be read)."""
+    from desktop.diagnostics.redaction import Redactor
+    from desktop.diagnostics.report import load_attachment
+
+    redactor = Redactor(pseudonymize=settings["report.pseudonymize"],
+                        keep_private_ips=settings["report.keep_private_ips"])
+    return [load_attachment(Path(p), redactor) for p in paths]
+
+
+def set_local_state(settings: Settings, ticket_id: str, state: str) -> None:
+    """Close or reopen (``closed``, ``open``) a ticket in the local store the settings name: there the user
+    is the helpdesk. PermanentError when the ticket is not there."""
+    from desktop.connectors.local import LocalStore
+
+    store = LocalStore(default_folder(settings))
+    try:
+        store.set_state(ticket_id, state)
+    finally:
+        store.close()
+
+
 def send_entry_now(sender: Sender, entry: Entry, timeout: float) -> Entry:
     """One bounded attempt at sending a new entry (the ticket, then its files while time remains)."""
     deadline = sender.monotonic() + timeout
@@ -681,6 +715,6 @@ def send_entry_now(sender: Sender, entry: Entry, timeout: float) -> Entry:
 
 __all__ = [
     "LEVELS", "PRIORITY_MATRIX", "RefreshResult", "RunResult", "Sender", "backoff_delay", "file_report",
-    "limit_problem", "may_have_reached_server", "note_of", "open_outbox", "priority_for", "refresh_tickets",
-    "refusal_note", "send_entry_now", "settings_fingerprint", "ticket_label",
+    "limit_problem", "load_files", "may_have_reached_server", "note_of", "open_outbox", "priority_for",
+    "refresh_tickets", "refusal_note", "send_entry_now", "set_local_state", "settings_fingerprint", "ticket_label",
 ]

@@ -218,34 +218,24 @@ def _load_files(paths: Sequence[str], settings: Any) -> list[Any]:
     import os
     from pathlib import Path
 
-    from desktop.diagnostics.redaction import Redactor
-    from desktop.diagnostics.report import load_attachment
+    from desktop.delivery import load_files
 
-    redactor = Redactor(pseudonymize=settings["report.pseudonymize"],
-                        keep_private_ips=settings["report.keep_private_ips"])
-    files = []
     for a in paths:
         p = Path(a)
         if not p.is_file():
             raise UsageError(f"{a}: no such file to attach")
         if not os.access(p, os.R_OK):
             raise UsageError(f"{a}: not readable (permission denied)")
-        files.append(load_attachment(p, redactor))
-    return files
+    return load_files(paths, settings)
 
 
 def _close_local(entry: Any, out: TextIO, settings: Any) -> int:
-    from desktop.connectors.local import LocalStore
-    from desktop.outbox import default_folder
+    from desktop.delivery import set_local_state
 
     if entry.backend != "local" or entry.state != "sent":
         where = "it is not in the local store" if entry.state != "sent" else f"it is on {entry.backend}"
         raise UsageError(f"{entry.incident}: only tickets in the local store are closed here ({where})")
-    store = LocalStore(default_folder(settings))
-    try:
-        store.set_state(entry.ticket_id, "closed")
-    finally:
-        store.close()
+    set_local_state(settings, entry.ticket_id, "closed")
     out.write(f"{entry.incident} closed\n")
     return EXIT_OK
 
