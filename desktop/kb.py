@@ -32,9 +32,10 @@ from pathlib import Path
 import snowballstemmer  # type: ignore[import-untyped]  # ships no type hints
 
 from desktop.errors import DesklineError
+from desktop.paths import resource_dir
 
 LANGUAGES = ("en", "ru")
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "resources" / "kb"
+BUNDLED_DIR = resource_dir() / "kb"  # resources/kb of a checkout, share/deskline/kb of an installation
 
 _KEYS = ("id", "title", "language", "keywords", "findings")
 _LIST_KEYS = frozenset({"keywords", "findings"})
