@@ -39,12 +39,26 @@ ensure_venv() {
   local stamp="$VENV/.deskline-stamp"
   local want
   want="$extras $(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
-  if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    return 0
+  if ! { [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; }; then
+    echo "Preparing the environment in $VENV ..." >&2
+    [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+    echo "$want" > "$stamp"
   fi
-  echo "Preparing the environment in $VENV ..." >&2
-  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
-  echo "$want" > "$stamp"
+  case ",$extras," in *,gui,*) compile_translations ;; esac
+}
+
+# The app's translations: compile every .ts into its .qm (gitignored) when a source is newer than its
+# compiled file. Needs the gui extra (Qt's lrelease). Without .qm files the app compiles them into the
+# user's cache on first start, so a failure here is only a warning.
+compile_translations() {
+  local ts
+  for ts in "$ROOT"/resources/translations/*/*.ts; do
+    [ -e "$ts" ] || continue
+    if ! [ "${ts%.ts}.qm" -nt "$ts" ]; then
+      "$VENV/bin/python" -m desktop.ui.i18n compile || echo "warning: could not compile the translations" >&2
+      return 0
+    fi
+  done
 }
