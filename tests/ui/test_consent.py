@@ -1,0 +1,273 @@
+"""The consent dialog and the session banner, driven by a real agent-side client over the user's socket.
+
+The app listens on ``$XDG_RUNTIME_DIR/deskline/consent.sock`` (a private folder per test, see conftest);
+the agent side is :class:`agent.consent_channel.DesktopGate`, as ``deskline-agent serve`` uses it, run in
+a thread because it blocks until the user answers.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from agent.consent import ConsentRequest, Denial, Grant
+from agent.consent_channel import DesktopGate, encode_message
+from desktop.ui import consent
+from desktop.ui.consent import ConsentController, ConsentDialog
+
+FP = "SHA256:" + "B" * 43
+# The offscreen platform cannot raise windows or pass size hints to a window manager; the app asks anyway.
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+
+
+class Window(QWidget):
+    """What consent.start needs of the main window: banners on top, bring_to_front."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        self.banners = QVBoxLayout()
+        layout.addLayout(self.banners)
+        layout.addStretch(1)
+        self.brought = 0
+        self.resize(800, 500)
+
+    def add_banner(self, widget: QWidget) -> None:
+        self.banners.addWidget(widget)
+
+    def bring_to_front(self, key: str | None = None, arg: Any = None) -> None:
+        self.brought += 1
+        self.show()
+        self.raise_()
+
+
+def request(engineer: str = "Ann Smith", **kw: Any) -> ConsentRequest:
+    return ConsentRequest(engineer=engineer, fingerprint=FP, peer="192.0.2.7:50122",
+                          commands=kw.pop("commands", ("probe cpu memory", "report")),
+                          ticket=kw.pop("ticket", "DL-000123"), duration_seconds=kw.pop("duration_seconds", 1800))
+
+
+class Asking:
+    """An agent asking in a background thread (DesktopGate.ask blocks until the answer)."""
+
+    def __init__(self, controller: ConsentController, timeout: float = 30, **kw: Any) -> None:
+        self.gate = DesktopGate(controller.service.socket_path)
+        self.results: list[Grant | Denial] = []
+        self.thread = threading.Thread(target=lambda: self.results.append(self.gate.ask(request(**kw), timeout)),
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def result(self) -> Grant | Denial:
+        return self.results[0]
+
+
+@pytest.fixture
+def window(qtbot: Any) -> Window:
+    w = Window()
+    qtbot.addWidget(w)
+    return w
+
+
+@pytest.fixture
+def app(ctx: Any, window: Window) -> Iterator[ConsentController]:
+    controller = consent.start(ctx, window)
+    assert controller.available, controller.details
+    yield controller
+    controller.stop()
+
+
+def ask_and_show(qtbot: Any, app: ConsentController, **kw: Any) -> tuple[Asking, ConsentDialog]:
+    with qtbot.waitSignal(app.dialogShown, timeout=10_000) as shown:
+        asking = Asking(app, **kw)
+    dialog = shown.args[0]
+    assert isinstance(dialog, ConsentDialog)
+    return asking, dialog
+
+
+def gone(dialog: ConsentDialog) -> bool:
+    """Closed (the dialog deletes itself on close)."""
+    return not shiboken6.isValid(dialog) or not dialog.isVisible()
+
+
+def ledger_kinds(app: ConsentController) -> list[str]:
+    return [e["event"] for e in app.ledger.read()]
+
+
+def test_the_dialog_says_who_for_which_ticket_what_and_how_long(qtbot: Any, app: ConsentController,
+                                                                 window: Window, ctx: Any) -> None:
+    assert app.service.socket_path.parent.parent == ctx.settings_path.parent.parent / "run"
+    asking, dialog = ask_and_show(qtbot, app)
+    assert dialog.isVisible() and dialog.parent() is None
+    assert dialog.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    assert window.brought == 1 and window.isVisible()
+    assert dialog.engineer.text() == "Ann Smith"
+    assert dialog.fingerprint.text() == FP
+    assert dialog.fingerprint.font().fixedPitch() or dialog.fingerprint.font().styleHint() != 0
+    assert "192.0.2.7:50122" in dialog.fingerprint_help.text()
+    assert dialog.ticket.text() == "DL-000123"
+    assert "Check: processor, memory" in dialog.commands.text()
+    assert "Collect a full report about this computer" in dialog.commands.text()
+    assert "30 minutes" in dialog.duration.text()
+    assert "0:" in dialog.countdown.text() and "refused" in dialog.countdown.text()
+    assert dialog.deny.isDefault() and not dialog.allow.isDefault()
+    for widget in (dialog.deny, dialog.allow, dialog.length, dialog.fingerprint, dialog.engineer, dialog.progress):
+        assert widget.accessibleName(), widget
+    assert not asking.results  # the agent is still waiting for the user
+    dialog.reject()
+    qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+
+
+@pytest.mark.parametrize("how", ["click", "escape", "enter"])
+def test_deny_answers_no_and_the_ledger_page_lists_it(qtbot: Any, app: ConsentController, ctx: Any,
+                                                      how: str) -> None:
+    from desktop.ui.sessions import SessionsPage
+
+    asking, dialog = ask_and_show(qtbot, app)
+    if how == "click":
+        qtbot.mouseClick(dialog.deny, Qt.MouseButton.LeftButton)
+    elif how == "escape":
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    else:
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Deny is the default button
+    qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+    assert isinstance(asking.result, Denial) and asking.result.reason == "the user declined: the user pressed Deny"
+    assert app.dialogs() == []
+    decision = app.ledger.read()[0]
+    assert decision["event"] == "consent.decision" and decision["allow"] is False and decision["by"] == "user"
+
+    page = SessionsPage(ctx)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: len(page.rows()) == 2)
+    newest, oldest = page.rows()
+    assert newest[1:4] == ["Ann Smith", "DL-000123", "You denied it"]
+    assert oldest[3] == "Asked for permission" and "Check: processor, memory" in oldest[4]
+
+
+def test_allow_shows_the_banner_and_end_now_revokes(qtbot: Any, app: ConsentController, ctx: Any,
+                                                    window: Window) -> None:
+    from desktop.ui.sessions import SessionsPage
+
+    page = SessionsPage(ctx)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: page.now_texts() == [
+        "No one can connect now. An engineer who wants to run diagnostics has to ask you first."])
+    asking, dialog = ask_and_show(qtbot, app)
+    assert not dialog.allow.isEnabled()  # held back a moment against stray clicks
+    qtbot.waitUntil(dialog.allow.isEnabled)
+    dialog.length.setCurrentIndex(dialog.length.findData(900))
+    qtbot.mouseClick(dialog.allow, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+    grant = asking.result
+    assert isinstance(grant, Grant) and 880 < grant.expires - time.time() <= 900
+
+    banner = app.banner
+    qtbot.waitUntil(banner.isVisible)
+    until = time.strftime("%H:%M", time.localtime(app.active_grants()[0].expires))
+    assert banner.labels() == [f"A support engineer (Ann Smith) can run diagnostics on this computer until {until}"]
+    assert page.now_texts() == [f"Ann Smith can run diagnostics on this computer until {until} (ticket DL-000123)."]
+
+    asking.gate.command_ran(grant, "probe cpu", 0, 12.0)
+    qtbot.waitUntil(lambda: any(r[3] == "Ran a command" for r in page.rows()))
+    ran = next(r for r in page.rows() if r[3] == "Ran a command")
+    assert ran[1:] == ["Ann Smith", "DL-000123", "Ran a command", "Check: processor", "Done in 12 ms"]
+
+    grant_id = app.active_grants()[0].id
+    button = banner.button(grant_id)
+    assert button is not None and button.accessibleName()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: asking.gate.revoked(grant), timeout=10_000)
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=10_000)
+    assert app.active_grants() == []
+    qtbot.waitUntil(lambda: page.rows()[0][3] == "Session ended")
+    assert page.rows()[0][4:] == ["1 command ran", "Ended by you"]
+    assert page.rows()[1][3] == "You pressed End now"
+    assert ledger_kinds(app)[:2] == ["session.ended", "consent.revoke"]
+    assert page.now_texts()[0].startswith("No one can connect now.")
+
+
+def test_a_request_the_agent_cancels_closes_the_dialog(qtbot: Any, app: ConsentController) -> None:
+    message = {"type": "consent.request", "id": "c" * 22, "engineer": "Ann Smith", "fingerprint": FP,
+               "peer": "192.0.2.7:1", "ticket": "", "commands": ["check"], "duration_seconds": 600,
+               "timeout_seconds": 60}
+    with socket.socket(socket.AF_UNIX) as agent, qtbot.waitSignal(app.dialogShown, timeout=10_000) as shown:
+        agent.connect(str(app.service.socket_path))
+        agent.sendall(encode_message(message))
+    dialog = shown.args[0]
+    assert dialog.ticket.text() == "No ticket was named"
+    assert dialog.commands.text() == "•  Look for known problems on this computer"
+    assert dialog.isVisible()
+    # the agent hung up: the socket above is closed
+    qtbot.waitUntil(lambda: app.dialogs() == [] and gone(dialog), timeout=10_000)
+    decision = app.ledger.read()[0]
+    assert decision["allow"] is False and decision["by"] == "agent"
+
+
+def test_no_answer_within_the_timeout_is_a_no(qtbot: Any, app: ConsentController) -> None:
+    asking, dialog = ask_and_show(qtbot, app, timeout=1)
+    assert "0:01" in dialog.countdown.text()
+    qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+    # the agent and the app stop waiting at about the same moment; either way it is a refusal
+    assert isinstance(asking.result, Denial)
+    qtbot.waitUntil(lambda: app.dialogs() == [] and gone(dialog), timeout=10_000)
+    assert app.ledger.read()[0]["allow"] is False
+
+
+def test_an_app_that_cannot_listen_says_why_and_goes_on(qtbot: Any, app: ConsentController, ctx: Any,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    from desktop.ui.sessions import SessionsPage
+
+    second = consent.start(ctx, None)  # a second copy of the app, same user, same socket
+    try:
+        assert not second.available and ctx.services["consent"] is second
+        assert "already running" in second.problem
+        assert any("not available" in r.getMessage() and r.levelname == "INFO" for r in caplog.records)
+        page = SessionsPage(ctx)
+        qtbot.addWidget(page)
+        assert page.now_texts() == ["Remote sessions are not available: Deskline is already running for your "
+                                    "account, and that copy answers the requests."]
+    finally:
+        second.stop()
+    # the first copy still answers
+    asking, dialog = ask_and_show(qtbot, app)
+    dialog.reject()
+    qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+
+
+def test_closing_the_app_refuses_an_open_question(qtbot: Any, app: ConsentController) -> None:
+    asking, dialog = ask_and_show(qtbot, app)
+    app.stop()
+    qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+    assert isinstance(asking.result, Denial)
+    assert gone(dialog)
+
+
+def test_plain_words() -> None:
+    assert consent.duration_text(5400) == "1 hour 30 minutes"
+    assert consent.duration_text(45) == "45 seconds"
+    assert consent.command_text("logs journal --since 6h") == "Read system logs of the last 6 hours"
+    assert consent.command_text("probes") == "See which checks are available"
+    assert consent.command_text("strange thing") == "Run: strange thing"
+
+
+def test_the_dialog_in_russian(qtbot: Any, app: ConsentController) -> None:
+    from desktop.ui import i18n
+
+    i18n.install("ru")
+    try:
+        asking, dialog = ask_and_show(qtbot, app)
+        assert dialog.deny.text() == "&Отклонить"
+        assert "30 минут" in dialog.duration.text()
+        assert "Проверить: процессор, память" in dialog.commands.text()
+        dialog.reject()
+        qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+    finally:
+        i18n.install("en")
