@@ -586,8 +586,7 @@ class ReportWizard(QWidget):
         intro = [self.tr("Tell us what went wrong, in your own words. Only the title is required."),
                  self.tr("Add anything that helps to see the problem: a screenshot, a document, a photo of an "
                          "error message."),
-                 self.tr("Check what will be sent. Untick anything you do not want to send."),
-                 ""]
+                 "", ""]  # the review and sent panels explain themselves
         self.intro.setText(intro[step])
         self.intro.setVisible(bool(intro[step]))
         self.next_button.setText(self.tr("&Next") if step < 2 else self.tr("&Send report"))
@@ -624,9 +623,12 @@ class ReportWizard(QWidget):
             found = None
             if self.draft.collection is not None:
                 found = next((f for f in self.draft.collection.found if f.id == finding), None)
-        if found is None or not hasattr(found, "title"):
+        if found is None or not hasattr(found, "detail"):
             return ""
-        return "\n".join(t for t in (found.title, getattr(found, "detail", "")) if t)
+        from desktop.ui.finding_texts import texts
+
+        _title, detail, _next_step = texts(found)
+        return detail
 
     # ------------------------------------------------------------------------------------- steps
     def step(self) -> int:
@@ -689,10 +691,12 @@ class ReportWizard(QWidget):
                 return self.tr("The title is too long: %1 of %2 characters. Move the rest into the description.") \
                     .replace("%1", str(len(title))).replace("%2", str(MAX_TITLE))
         if step == 2:
-            if self.draft.collection is None:
-                return self.tr("Waiting for the system information...")
             if self.review is None:
                 return self.tr("The review screen is not available.")
+            if self.draft.collection is None:
+                return self.tr("Waiting for the information about your computer...")
+            if getattr(self.review, "sending", False):
+                return self.tr("Saving your report...")
         return ""
 
     def _validate(self) -> None:
@@ -753,6 +757,8 @@ class ReportWizard(QWidget):
     def retry_collection(self) -> None:
         self._collect_failure = None
         self.start_collection()
+        if self.step() == 2:
+            self._review_shown()
 
     def collecting(self) -> bool:
         return self._collecting
@@ -761,6 +767,8 @@ class ReportWizard(QWidget):
         if number == self._draft_no:
             self._collect_progress = (done, total)
             self._update_progress()
+            if self.step() == 2 and self.review is not None and hasattr(self.review, "set_collection_progress"):
+                self.review.set_collection_progress(done, total)
 
     def _collected(self, number: int, result: draft_mod.Collection) -> None:
         if number != self._draft_no:
@@ -1074,6 +1082,8 @@ class ReportWizard(QWidget):
             self.review = None
         if self.review is not None:
             self.review_holder.addWidget(self.review)
+            if hasattr(self.review, "sendableChanged"):
+                self.review.sendableChanged.connect(lambda _ok: self._validate())
             self.review.filed.connect(self._filed)
             self.review.failed.connect(self._send_failed)
         self._update_review_wait()
@@ -1081,51 +1091,46 @@ class ReportWizard(QWidget):
     def _update_review_wait(self) -> None:
         if self.review_wait is None:
             return
-        done, total = self._collect_progress
         if self._collect_failure is not None:
-            text = self.tr("The system information could not be collected. Press Try again below; if it keeps "
-                           "failing, ask your helpdesk by phone.")
+            text = self.tr("The information about your computer could not be collected, so the report cannot be "
+                           "sent yet. Press Try again at the top; if it keeps failing, call your helpdesk.")
         elif self.review is None:
             text = self.tr("The review screen is not available.")
-        elif total:
-            text = self.tr("Almost ready: collecting system information (%1 of %2).\n"
-                           "The review opens by itself when it is done.").replace("%1", str(done)) \
-                .replace("%2", str(total))
         else:
-            text = self.tr("Almost ready: collecting system information.\nThe review opens by itself when it is done.")
+            text = ""
         self.review_wait.setText(text)
 
     def _review_shown(self) -> None:
-        """On the review step: show the panel once the collection is there, else the waiting text."""
+        """On the review step: the panel with the draft (its own "still collecting" line until the
+        collection is there; it is given the draft again when it is), or why it cannot be shown."""
         if self.review_holder is None:
             return
         self._update_review_wait()
-        if self.review is None or self.draft.collection is None:
+        if self.review is None or self._collect_failure is not None:
             self.review_holder.setCurrentWidget(self.review_wait)
-            self._validate()
             return
         self._read_words()
         self.review.set_draft(self.draft)
+        if self.draft.collection is None:
+            done, total = self._collect_progress
+            if total and hasattr(self.review, "set_collection_progress"):
+                self.review.set_collection_progress(done, total)
         self.review_holder.setCurrentWidget(self.review)
-        self._validate()
-        needed = getattr(self.review, "review_needed", lambda: True)()
-        if not needed:
-            self._send()
+        if self.draft.collection is not None and not self.review.review_needed():
+            self._send()  # IT policy lets every item go without review
 
     def _send(self) -> None:
-        if self.review is None or self.draft.collection is None:
-            return
-        self.next_button.setEnabled(False)
-        self.review.send()
+        if self.review is not None and self.draft.collection is not None:
+            self.review.send()
 
     def _filed(self, number: int) -> None:
         self._show_step(3)
         if self.sent is not None:
             self.sent.show_entry(number)
 
-    def _send_failed(self, message: str) -> None:
+    def _send_failed(self, _message: str) -> None:
+        # the review panel shows the problem and keeps everything; the wizard stays on the review step
         self._validate()
-        self.reason.setText(message)
 
     def _ensure_sent(self) -> None:
         if self.sent is not None:
