@@ -597,31 +597,30 @@ class SettingsPage(QWidget):
     # --------------------------------------------------------------------------------- the screen's texts
 
     def retranslate(self) -> None:
-        tr = self.tr
-        self.title.setText(tr("Settings"))
+        self.title.setText(self.tr("Settings"))
         self.title.setAccessibleName(self.title.text())
-        self.intro.setText(tr("Choose how Deskline looks, where your reports go and what they may contain. "
+        self.intro.setText(self.tr("Choose how Deskline looks, where your reports go and what they may contain. "
                               "Changes take effect when you save them."))
         titles = {
-            "language": tr("Language"),
-            "connection": tr("Helpdesk connection"),
-            "proxy": tr("Proxy"),
-            "privacy": tr("Privacy"),
-            "notifications": tr("Notifications"),
+            "language": self.tr("Language"),
+            "connection": self.tr("Helpdesk connection"),
+            "proxy": self.tr("Proxy"),
+            "privacy": self.tr("Privacy"),
+            "notifications": self.tr("Notifications"),
         }
         for name, (box, _note, _about, _form) in self._groups.items():
             box.setTitle(titles[name])
             box.setAccessibleName(titles[name])
         labels = {
-            "ui.language": tr("&Language:"),
-            "helpdesk.backend": tr("&Helpdesk:"),
-            "helpdesk.url": tr("&Address:"),
-            "helpdesk.queue": tr("&Queue:"),
-            "helpdesk.token": tr("&Credential:"),
-            "helpdesk.reporter_name": tr("Your &name:"),
-            "helpdesk.reporter_email": tr("Your &e-mail:"),
-            "helpdesk.proxy": tr("Pro&xy:"),
-            "tickets.refresh_minutes": tr("Check my tickets &every:"),
+            "ui.language": self.tr("&Language:"),
+            "helpdesk.backend": self.tr("&Helpdesk:"),
+            "helpdesk.url": self.tr("&Address:"),
+            "helpdesk.queue": self.tr("&Queue:"),
+            "helpdesk.token": self.tr("&Credential:"),
+            "helpdesk.reporter_name": self.tr("Your &name:"),
+            "helpdesk.reporter_email": self.tr("Your &e-mail:"),
+            "helpdesk.proxy": self.tr("Pro&xy:"),
+            "tickets.refresh_minutes": self.tr("Check my tickets e&very:"),
         }
         for key, text in labels.items():
             label = self._fields[key].label
@@ -633,15 +632,15 @@ class SettingsPage(QWidget):
         for label in form_labels:
             label.setMinimumWidth(width)
         names = {
-            "ui.language": tr("Language"),
-            "helpdesk.backend": tr("Helpdesk"),
-            "helpdesk.url": tr("Helpdesk address"),
-            "helpdesk.queue": tr("Queue"),
-            "helpdesk.token": tr("Credential reference"),
-            "helpdesk.reporter_name": tr("Your name"),
-            "helpdesk.reporter_email": tr("Your e-mail address"),
-            "helpdesk.proxy": tr("Proxy address"),
-            "tickets.refresh_minutes": tr("Check my tickets every"),
+            "ui.language": self.tr("Language"),
+            "helpdesk.backend": self.tr("Helpdesk"),
+            "helpdesk.url": self.tr("Helpdesk address"),
+            "helpdesk.queue": self.tr("Queue"),
+            "helpdesk.token": self.tr("Credential reference"),
+            "helpdesk.reporter_name": self.tr("Your name"),
+            "helpdesk.reporter_email": self.tr("Your e-mail address"),
+            "helpdesk.proxy": self.tr("Proxy address"),
+            "tickets.refresh_minutes": self.tr("Check my tickets every"),
         }
         for key, text in names.items():
             self._fields[key].controls[0].setAccessibleName(text)
@@ -649,45 +648,45 @@ class SettingsPage(QWidget):
         from desktop.ui import i18n
 
         system = i18n.system_language()
-        self.language.setItemText(0, tr("Same as the desktop (%1)").replace("%1", self._native(system)))
+        self.language.setItemText(0, self.tr("Same as the desktop (%1)").replace("%1", self._native(system)))
         self.language.setItemText(1, self._native("en"))
         self.language.setItemText(2, self._native("ru"))
         for index in range(self.backend.count()):
             self.backend.setItemText(index, self.backend_label(self.backend.itemData(index)))
-        self.token_hint.setText(tr("Where the password or API token is kept, never the secret itself: "
+        self.token_hint.setText(self.tr("Where the password or API token is kept, never the secret itself: "
                                    "env:NAME (an environment variable) or keyring:service/user (this computer's "
                                    "password store)."))
-        self.token.setPlaceholderText(tr("env:NAME or keyring:service/user"))
-        self.proxy_hint.setText(tr("Leave empty to use this computer's proxy settings."))
-        self.test_button.setText(tr("&Test connection"))
-        self.test_button.setAccessibleName(tr("Test connection"))
-        self.test_button.setToolTip(tr("Ask the helpdesk something harmless with the settings shown here "
+        self.token.setPlaceholderText(self.tr("env:NAME or keyring:service/user"))
+        self.proxy_hint.setText(self.tr("Leave empty to use this computer's proxy settings."))
+        self.test_button.setText(self.tr("&Test connection"))
+        self.test_button.setAccessibleName(self.tr("Test connection"))
+        self.test_button.setToolTip(self.tr("Ask the helpdesk something harmless with the settings shown here "
                                        "(saved or not)."))
-        self.test_result.setAccessibleName(tr("Connection test result"))
-        self.test_details_button.setText(tr("Technical details"))
-        self.test_details_button.setAccessibleName(tr("Technical details"))
-        self.test_details.setAccessibleName(tr("Technical details"))
+        self.test_result.setAccessibleName(self.tr("Connection test result"))
+        self.test_details_button.setText(self.tr("Technical details"))
+        self.test_details_button.setAccessibleName(self.tr("Technical details"))
+        self.test_details.setAccessibleName(self.tr("Technical details"))
 
-        self.never_send_label.setText(tr("Parts of the system report that are never collected for your "
+        self.never_send_label.setText(self.tr("Parts of the system report that are never collected for your "
                                          "reports. The helpdesk may need some of them to help you."))
         for name, box in self.never_send.items():
             title = self.probe_title(name)
             box.setText(title)
-            box.setAccessibleName(tr("Never send: %1").replace("%1", title))
-        self.pseudonymize.setText(tr("Hide names and addresses in reports"))
-        self.pseudonymize.setAccessibleName(tr("Hide names and addresses in reports"))
-        self.pseudonymize_hint.setText(tr("Your user name, the computer's name, e-mail and network addresses are "
+            box.setAccessibleName(self.tr("Never send: %1").replace("%1", title))
+        self.pseudonymize.setText(self.tr("Hide names and addresses in reports"))
+        self.pseudonymize.setAccessibleName(self.tr("Hide names and addresses in reports"))
+        self.pseudonymize_hint.setText(self.tr("Your user name, the computer's name, e-mail and network addresses are "
                                           "replaced by placeholders such as user1 or host1."))
-        self.notifications.setText(tr("Tell me when a ticket changes or gets a reply"))
-        self.notifications.setAccessibleName(tr("Notifications"))
-        self.refresh.setSuffix(tr(" min"))
-        self.refresh.setAccessibleDescription(tr("Minutes between checks"))
-        self.revert_button.setText(tr("&Revert"))
-        self.revert_button.setAccessibleName(tr("Revert"))
-        self.revert_button.setToolTip(tr("Undo the changes you have not saved"))
-        self.save_button.setText(tr("&Save"))
-        self.save_button.setAccessibleName(tr("Save"))
-        self.save_button.setToolTip(tr("Save your changes (Ctrl+S)"))
+        self.notifications.setText(self.tr("Tell me when a ticket changes or gets a reply"))
+        self.notifications.setAccessibleName(self.tr("Notifications"))
+        self.refresh.setSuffix(self.tr(" min"))
+        self.refresh.setAccessibleDescription(self.tr("Minutes between checks"))
+        self.revert_button.setText(self.tr("&Revert"))
+        self.revert_button.setAccessibleName(self.tr("Revert"))
+        self.revert_button.setToolTip(self.tr("Undo the changes you have not saved"))
+        self.save_button.setText(self.tr("&Save"))
+        self.save_button.setAccessibleName(self.tr("Save"))
+        self.save_button.setToolTip(self.tr("Save your changes (Ctrl+S)"))
         self._apply_locks()
         self._backend_changed()
         for key in self._fields:
