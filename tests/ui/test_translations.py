@@ -121,10 +121,13 @@ class Catalogue:
         self.exact: dict[str, str] = {}
         self.patterns: list[tuple[re.Pattern[str], str]] = []
         self.russian: set[str] = set()
+        self.pending: dict[str, str] = {}  # English sources without a Russian translation yet
         for path in files:
             for message in messages(path):
                 source = walk.plain(message.source)
                 self.russian.update(walk.plain(f) for f in message.forms)
+                if not message.forms:
+                    self.pending.setdefault(source, f"{message.file} {message.context}")
                 if not message.forms or all(walk.plain(f) == source for f in message.forms):
                     continue  # untranslated (another test says so) or the same in Russian ("%1 (Ctrl+%2)")
                 where = f"{message.file} {message.context}"
@@ -205,6 +208,8 @@ def _untranslated(root: Any, catalogue: Catalogue) -> list[str]:
         origin = catalogue.english(text)
         if origin is not None:
             bad.append(f"{where}: {text!r} is English (translation in {origin})")
+        elif text in catalogue.pending:
+            bad.append(f"{where}: {text!r} has no Russian translation yet ({catalogue.pending[text]})")
         elif text not in catalogue.russian and english_prose(text):
             bad.append(f"{where}: {text!r} is English and in no .ts file (missing tr()?)")
     return bad
@@ -215,7 +220,7 @@ def test_window_chrome_is_russian(window_ru: Any, catalogue: Catalogue) -> None:
               and not any(p.objectName().startswith("page-") for p in _ancestors(w))]
     bad = []
     for widget in chrome:
-        for where, text in walk.texts(widget):
+        for where, text in walk.widget_texts(widget):
             if catalogue.english(text) is not None:
                 bad.append(f"{where}: {text!r}")
     bad += [f"navigation: {window_ru.nav.item(r).text()!r}" for r in range(window_ru.nav.count())

@@ -7,13 +7,14 @@ built; tests about that screen skip with the reason (``missing_reason``).
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QCoreApplication, QModelIndex, Qt, QThreadPool
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -158,9 +159,7 @@ _TAGS = re.compile(r"<[^>]+>")
 def plain(text: str) -> str:
     """Rich text and mnemonics as a reader sees them: tags dropped, entities decoded, ``&`` removed."""
     if "<" in text and ">" in text:
-        text = _TAGS.sub(" ", text)
-        text = (text.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-                .replace("&#39;", "'").replace("&amp;", "\0"))
+        text = html.unescape(_TAGS.sub(" ", text)).replace("&", "&&")
     text = re.sub(r"&(?=[^&\s])", "", text.replace("&&", "\0")).replace("\0", "&")
     return " ".join(text.split())
 
@@ -187,41 +186,42 @@ def _model_texts(model: QAbstractItemModel | None) -> Iterator[tuple[str, str]]:
                     yield kind, value
 
 
-def texts(root: QWidget) -> list[tuple[str, str]]:
-    """Every text a user sees or hears under ``root``: (where, text)."""
-    found: list[tuple[str, str]] = []
-    for widget in widgets(root):
-        where = describe(widget)
-        candidates: list[tuple[str, str]] = []
-        if widget.isWindow():
-            candidates.append(("window title", widget.windowTitle()))
-        candidates += [("accessible name", widget.accessibleName()), ("accessible description",
-                                                                       widget.accessibleDescription()),
-                       ("tooltip", widget.toolTip())]
-        if isinstance(widget, QLabel):
-            candidates.append(("text", widget.text()))
-        elif isinstance(widget, QAbstractButton):
-            candidates.append(("text", widget.text()))
-        elif isinstance(widget, QGroupBox):
-            candidates.append(("title", widget.title()))
-        elif isinstance(widget, (QLineEdit, QTextEdit, QPlainTextEdit)):
-            candidates.append(("placeholder", widget.placeholderText()))
-        if isinstance(widget, QComboBox) and not widget.isEditable():
+def widget_texts(widget: QWidget) -> list[tuple[str, str]]:
+    """The texts ``widget`` itself shows or gives a screen reader: (where, text)."""
+    where = describe(widget)
+    candidates: list[tuple[str, str]] = []
+    if widget.isWindow():
+        candidates.append(("window title", widget.windowTitle()))
+    candidates += [("accessible name", widget.accessibleName()),
+                   ("accessible description", widget.accessibleDescription()), ("tooltip", widget.toolTip())]
+    if isinstance(widget, (QLabel, QAbstractButton)):
+        candidates.append(("text", widget.text()))
+    elif isinstance(widget, QGroupBox):
+        candidates.append(("title", widget.title()))
+    elif isinstance(widget, (QLineEdit, QTextEdit, QPlainTextEdit)):
+        candidates.append(("placeholder", widget.placeholderText()))
+    if isinstance(widget, QComboBox):
+        if not widget.isEditable():
             candidates += [("item", widget.itemText(i)) for i in range(widget.count())]
-        if isinstance(widget, QComboBox):
-            candidates.append(("placeholder", widget.placeholderText()))
-        if isinstance(widget, QTabWidget):
-            candidates += [("tab", widget.tabText(i)) for i in range(widget.count())]
-            candidates += [("tab tooltip", widget.tabToolTip(i)) for i in range(widget.count())]
-        if isinstance(widget, QTabBar) and not isinstance(widget.parentWidget(), QTabWidget):
-            candidates += [("tab", widget.tabText(i)) for i in range(widget.count())]
-        if isinstance(widget, QAbstractItemView):
-            candidates += list(_model_texts(widget.model()))
-        for kind, value in candidates:
-            value = plain(value or "")
-            if value:
-                found.append((f"{where}: {kind}".strip(), value))
+        candidates.append(("placeholder", widget.placeholderText()))
+    if isinstance(widget, QTabWidget):
+        candidates += [("tab", widget.tabText(i)) for i in range(widget.count())]
+        candidates += [("tab tooltip", widget.tabToolTip(i)) for i in range(widget.count())]
+    if isinstance(widget, QTabBar) and not isinstance(widget.parentWidget(), QTabWidget):
+        candidates += [("tab", widget.tabText(i)) for i in range(widget.count())]
+    if isinstance(widget, QAbstractItemView) and not is_internal(widget):
+        candidates += list(_model_texts(widget.model()))
+    found = []
+    for kind, value in candidates:
+        value = plain(value or "")
+        if value:
+            found.append((f"{where}: {kind}", value))
     return found
+
+
+def texts(root: QWidget) -> list[tuple[str, str]]:
+    """Every text a user sees or hears under ``root`` (``root`` included): (where, text)."""
+    return [found for widget in widgets(root) for found in widget_texts(widget)]
 
 
 @contextmanager
@@ -237,5 +237,17 @@ def open_window(ctx: Any, qtbot: Any, monkeypatch: Any, *, services: bool = True
         try:
             yield window
         finally:
+            settle()
             window.hide()
             stop_services(ctx)
+
+
+def settle(timeout_ms: int = 30000) -> None:
+    """Let the screens' background work (a wizard's collection, a search) finish and its results arrive
+    while the widgets still exist."""
+    pool = QThreadPool.globalInstance()
+    for _ in range(20):
+        pool.waitForDone(timeout_ms)
+        QCoreApplication.processEvents()
+        if pool.activeThreadCount() == 0:
+            break
