@@ -86,13 +86,16 @@ def duration(seconds: float) -> str:
     return translate("Findings", "%n second(s)", "", int(s))
 
 
+def period(seconds: float) -> str:
+    """A time window ("in the last ..."): hours up to two days (``24 часа``, not ``1 день``), else days."""
+    if abs(float(seconds)) < 2 * 86400 and abs(float(seconds)) >= 3600:
+        return translate("Findings", "%n hour(s)", "", int(abs(float(seconds)) // 3600))
+    return duration(seconds)
+
+
 def _ev(f: Finding, key: str, default: Any = None) -> Any:
     value = f.evidence.get(key)
     return default if value is None else value
-
-
-def _who(f: Finding) -> str:
-    return translate("Findings", "the helpdesk") if _ev(f, "role") == "helpdesk" else str(_ev(f, "host", f.subject))
 
 
 def _error(text: str) -> str:
@@ -478,7 +481,7 @@ def _services_system_degraded(f: Finding) -> Texts:
 
 def _logs_many_errors(f: Finding) -> Texts:
     total = int(_ev(f, "total", 0))
-    window = duration(float(_ev(f, "window_hours", 0)) * 3600)
+    window = period(float(_ev(f, "window_hours", 0)) * 3600)
     if _ev(f, "total_is_lower_bound", False):
         detail = fill(translate("Findings", "The system logs hold at least %1 error entries from the last %2."),
                       number(total), window)
@@ -499,7 +502,7 @@ def _logs_many_errors(f: Finding) -> Texts:
 def _software_recent_changes(f: Finding) -> Texts:
     packages = int(_ev(f, "recent_packages", 0))
     changes = int(_ev(f, "recent_total", packages))
-    window = duration(float(_ev(f, "recent_days", 0)) * 86400)
+    window = period(float(_ev(f, "recent_days", 0)) * 86400)
     return (
         fill(translate("Findings", "%n software package(s) changed in the last %1", "", packages), window),
         fill(translate("Findings", "%n package(s) installed, updated or removed in the last %1", "", packages), window)
