@@ -167,6 +167,11 @@ class SessionsPage(QWidget):
     def service(self) -> Any:
         return self.ctx.services.get("consent")
 
+    @property
+    def loading(self) -> bool:
+        """True while the ledger is being read."""
+        return self._loading
+
     def ledger(self) -> Ledger:
         service = self.service()
         ledger = getattr(service, "ledger", None)
@@ -427,10 +432,12 @@ def ended_text(reason: str) -> str:
         if "closed" in reason or "stopped" in reason:
             return translate("SessionsPage", "Ended because Deskline closed")
         return translate("SessionsPage", "Ended by you")
-    if reason == "the engineer disconnected":
+    if reason in ("the engineer disconnected", "closed by the client"):
         return translate("SessionsPage", "The engineer disconnected")
-    if reason == "the agent stopped":
+    if reason in ("the agent stopped", "the agent is stopping"):
         return translate("SessionsPage", "The Deskline agent stopped")
+    if reason.startswith("idle"):
+        return translate("SessionsPage", "The engineer was idle too long")
     if reason.startswith("the agent closed") or reason.startswith("closed"):
         return translate("SessionsPage", "The connection was closed")
     return reason

@@ -266,7 +266,7 @@ def test_the_dialog_in_russian(qtbot: Any, app: ConsentController) -> None:
         asking, dialog = ask_and_show(qtbot, app)
         assert dialog.deny.text() == "&Отклонить"
         assert "30 минут" in dialog.duration.text()
-        assert "Проверить: процессор, память" in dialog.commands.text()
+        assert "Проверка: процессор, память" in dialog.commands.text()
         dialog.reject()
         qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
     finally:
