@@ -705,10 +705,10 @@ class SettingsPage(QWidget):
             "local": self.tr("This computer only (no helpdesk)"),
             "django-helpdesk": "django-helpdesk",
             "redmine": "Redmine",
-            "rt": "Request Tracker (RT)",
+            "rt": self.tr("Request Tracker (RT)"),
             "zammad": "Zammad",
             "glpi": "GLPI",
-            "jira": "Jira Service Management",
+            "jira": self.tr("Jira Service Management"),
             "email": self.tr("E-mail to the helpdesk"),
             "webhook": self.tr("Web hook (your organisation's own service)"),
         }.get(name, name)
