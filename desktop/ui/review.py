@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QLocale, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QDateTime, QLocale, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -359,6 +359,9 @@ def plural(text: str, n: int) -> str:
 
 
 def size_text(size: int) -> str:
+    """A size as people read it in the interface language ("65 bytes", "1.2 MB")."""
+    if size < 1024:  # Qt's own "bytes" does not agree with the number in every language
+        return plural(QCoreApplication.translate("ReviewPanel", "%n byte(s)", "", size), size)
     return QLocale().formattedDataSize(size, 1, QLocale.DataSizeFormat.DataSizeTraditionalFormat)
 
 
@@ -574,7 +577,7 @@ class ReviewPanel(QWidget):
             "sending will be possible in a moment."))
         self.pending_bar.setAccessibleName(self.tr("Collecting information about your computer"))
         self.tree_label.setText(self.tr("&What will be sent"))
-        self.tree.setHeaderLabels([self.tr("Item"), self.tr("Size"), self.tr("Privacy")])
+        self.tree.setHeaderLabels([self.tr("Item"), self.tr("Size"), self.tr("Hidden")])
         self.tree.setAccessibleName(self.tr("What will be sent"))
         self.tree.setAccessibleDescription(self.tr("Press Space to tick or untick the selected item."))
         self.preview_label.setText(self.tr("&Preview"))
