@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, Signal
 from PySide6.QtGui import QAction, QIcon
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QStyle, QSystemTrayIcon
 
 from desktop.ui.context import AppContext
 
@@ -77,6 +77,7 @@ class TrayController(QObject):
         self.session_action = self._action(None, "session-status")
         self.session_action.setEnabled(False)
         self.end_session_action = self._action(self.end_sessions, "end-session")
+        self.end_session_action.setIcon(self.menu.style().standardIcon(QStyle.StandardPixmap.SP_DialogCancelButton))
         self.menu.addSeparator()
         self.settings_action = self._action(lambda: self.open_page("settings"), "settings")
         self.menu.addSeparator()
@@ -89,8 +90,13 @@ class TrayController(QObject):
         self.retranslate()
 
     def _action(self, slot: Any, name: str) -> QAction:
+        from desktop.ui.main_window import PAGES
+
         action = QAction(self.menu)
         action.setObjectName(name)
+        icon = next((p[3] for p in PAGES if p[0] == name), None)  # the same icons as the window's sections
+        if icon is not None:
+            action.setIcon(self.menu.style().standardIcon(icon))
         if slot is not None:
             action.triggered.connect(slot)
         self.menu.addAction(action)
