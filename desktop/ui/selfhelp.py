@@ -16,7 +16,7 @@ import logging
 import re
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QFont,
@@ -173,6 +173,9 @@ class SearchBox(QLineEdit):
 
 
 class SelfHelpPage(QWidget):
+    # The list now shows the results for this query ("" for the popular topics).
+    resultsShown = Signal(str)
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -427,6 +430,7 @@ class SelfHelpPage(QWidget):
                     self.results.blockSignals(True)
                     self.results.setCurrentRow(row)
                     self.results.blockSignals(False)
+        self.resultsShown.emit(query)
 
     def _add_item(self, article: Article, snippet: str) -> None:
         item = QListWidgetItem(article.title)
