@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.delivery import MAX_TITLE, priority_for
 from desktop.ui import draft as draft_mod
@@ -227,44 +229,47 @@ class WhatPage(QWidget):
         self.changed.emit()
 
     def retranslate(self) -> None:
-        tr = self.tr
-        texts = {"title": tr("&Title:"), "description": tr("&What happened:"), "category": tr("&Area:"),
-                 "impact": tr("&How much it affects you:"), "urgency": tr("How &urgent it is:"),
-                 "priority": tr("Priority:"), "started": tr("When it &started:"), "steps": tr("Steps to &reproduce:")}
+        texts = {"title": self.tr("&Title:"), "description": self.tr("&What happened:"),
+                 "category": self.tr("&Area:"), "impact": self.tr("&How much it affects you:"),
+                 "urgency": self.tr("How &urgent it is:"), "priority": self.tr("Priority:"),
+                 "started": self.tr("When it &started:"), "steps": self.tr("Steps to &reproduce:")}
         for key, label in self.labels.items():
             label.setText(texts[key])
-        self.title.setPlaceholderText(tr("In a few words, for example: The printer does not print"))
-        self.title.setAccessibleName(tr("Title"))
-        self.title.setAccessibleDescription(tr("Required. A short summary of the problem."))
-        self.description.setPlaceholderText(tr(
+        self.title.setPlaceholderText(self.tr("In a few words, for example: The printer does not print"))
+        self.title.setAccessibleName(self.tr("Title"))
+        self.title.setAccessibleDescription(self.tr("Required. A short summary of the problem."))
+        self.description.setPlaceholderText(self.tr(
             "What did you try to do, what happened instead, and any message you saw."))
-        self.description.setAccessibleName(tr("What happened"))
-        names = {"Hardware": tr("Hardware (computer, screen, keyboard, mouse)"), "Software": tr("A program or app"),
-                 "Network": tr("Network, Wi-Fi or VPN"), "Printing": tr("Printing and scanning"),
-                 "Email": tr("Email and calendar"), "Access & passwords": tr("Access and passwords"),
-                 "Other": tr("Something else")}
-        self.category.setItemText(0, tr("Not sure"))
+        self.description.setAccessibleName(self.tr("What happened"))
+        names = {"Hardware": self.tr("Hardware (computer, screen, keyboard, mouse)"),
+                 "Software": self.tr("A program or app"),
+                 "Network": self.tr("Network, Wi-Fi or VPN"), "Printing": self.tr("Printing and scanning"),
+                 "Email": self.tr("Email and calendar"), "Access & passwords": self.tr("Access and passwords"),
+                 "Other": self.tr("Something else")}
+        self.category.setItemText(0, self.tr("Not sure"))
         for index in range(1, self.category.count()):
             self.category.setItemText(index, names[self.category.itemData(index)])
-        self.category.setAccessibleName(tr("Area of the problem"))
-        impact = {"low": tr("A little: I can work around it"), "medium": tr("Some of my work is blocked"),
-                  "high": tr("I cannot work at all, or many people are affected")}
-        urgency = {"low": tr("It can wait a few days"), "medium": tr("It should be fixed today"),
-                   "high": tr("I need it now (a deadline or a customer is waiting)")}
+        self.category.setAccessibleName(self.tr("Area of the problem"))
+        impact = {"low": self.tr("A little: I can work around it"), "medium": self.tr("Some of my work is blocked"),
+                  "high": self.tr("I cannot work at all, or many people are affected")}
+        urgency = {"low": self.tr("It can wait a few days"), "medium": self.tr("It should be fixed today"),
+                   "high": self.tr("I need it now (a deadline or a customer is waiting)")}
         for combo, words in ((self.impact, impact), (self.urgency, urgency)):
             for index in range(combo.count()):
                 combo.setItemText(index, words[combo.itemData(index)])
-        self.impact.setAccessibleName(tr("How much it affects you"))
-        self.urgency.setAccessibleName(tr("How urgent it is"))
-        self.priority.setAccessibleName(tr("Priority"))
-        started = {"now": tr("Just now"), "today": tr("Earlier today"), "yesterday": tr("Yesterday"),
-                   "week": tr("This week"), "longer": tr("More than a week ago"), "date": tr("On a date...")}
+        self.impact.setAccessibleName(self.tr("How much it affects you"))
+        self.urgency.setAccessibleName(self.tr("How urgent it is"))
+        self.priority.setAccessibleName(self.tr("Priority"))
+        started = {"now": self.tr("Just now"), "today": self.tr("Earlier today"), "yesterday": self.tr("Yesterday"),
+                   "week": self.tr("This week"), "longer": self.tr("More than a week ago"),
+                   "date": self.tr("On a date...")}
         for index in range(self.started.count()):
             self.started.setItemText(index, started[self.started.itemData(index)])
-        self.started.setAccessibleName(tr("When it started"))
-        self.started_date.setAccessibleName(tr("The day it started"))
-        self.steps.setPlaceholderText(tr("Optional. For example:\n1. Open Outlook\n2. Click Send\n3. An error appears"))
-        self.steps.setAccessibleName(tr("Steps to reproduce (optional)"))
+        self.started.setAccessibleName(self.tr("When it started"))
+        self.started_date.setAccessibleName(self.tr("The day it started"))
+        self.steps.setPlaceholderText(
+            self.tr("Optional. For example:\n1. Open Outlook\n2. Click Send\n3. An error appears"))
+        self.steps.setAccessibleName(self.tr("Steps to reproduce (optional)"))
 
     def started_text(self) -> str:
         key = self.started.currentData()
@@ -539,6 +544,15 @@ class ReportWizard(QWidget):
         self.retranslate()
         self._show_step(0)
 
+    def _alive(self, fn: Callable[..., None]) -> Callable[..., None]:
+        """``fn`` for a worker's callback, skipped once this screen is gone (a result may arrive late)."""
+
+        def call(*args: Any) -> None:
+            if isValid(self):
+                fn(*args)
+
+        return call
+
     # ------------------------------------------------------------------------------------- texts
     def retranslate(self) -> None:
         self.heading.setText(self.tr("Report a problem"))
@@ -639,6 +653,7 @@ class ReportWizard(QWidget):
             self._ensure_attachments()
         elif step == 2:
             self._ensure_review()
+            self.start_collection()  # normally running since the screen opened
         elif step == 3:
             self._ensure_sent()
         self.stack.setCurrentIndex(step)
@@ -750,9 +765,9 @@ class ReportWizard(QWidget):
         self._update_progress()
         number = self._draft_no
         submit(draft_mod.collect, self.ctx.settings,
-               on_done=lambda result: self._collected(number, result),
-               on_error=lambda failure: self._collect_failed(number, failure),
-               on_progress=lambda done, total, _text: self._collect_step(number, done, total))
+               on_done=self._alive(lambda result: self._collected(number, result)),
+               on_error=self._alive(lambda failure: self._collect_failed(number, failure)),
+               on_progress=self._alive(lambda done, total, _text: self._collect_step(number, done, total)))
 
     def retry_collection(self) -> None:
         self._collect_failure = None
@@ -844,14 +859,16 @@ class ReportWizard(QWidget):
         key = self._words_key()
         if self._similar_running or self.draft.add_to is not None or key == self._similar_key:
             return
+        if not self.isVisible():  # focus lost because the screen was left or closed: nobody to offer it to
+            return
         if not key[0] and not key[1]:
             return
         self._similar_running = True
         number = self._draft_no
         exclude = tuple(self._answered)
         submit(_find_similar, self.ctx, key[0], key[1], exclude,
-               on_done=lambda match: self._similar_done(number, key, match),
-               on_error=lambda failure: self._similar_failed(number, key, failure))
+               on_done=self._alive(lambda match: self._similar_done(number, key, match)),
+               on_error=self._alive(lambda failure: self._similar_failed(number, key, failure)))
 
     def _similar_done(self, number: int, key: tuple[str, str], match: Any) -> None:
         self._similar_running = False
@@ -951,8 +968,8 @@ class ReportWizard(QWidget):
             self.attachmentsChanged.emit()
             return
         number = self._draft_no
-        submit(check_files, fresh, on_done=lambda checked: self._files_checked(number, checked),
-               on_error=lambda failure: self._files_failed(number, failure))
+        submit(check_files, fresh, on_done=self._alive(lambda checked: self._files_checked(number, checked)),
+               on_error=self._alive(lambda failure: self._files_failed(number, failure)))
 
     def _files_checked(self, number: int, checked: list[Checked]) -> None:
         if number != self._draft_no:
@@ -1045,9 +1062,9 @@ class ReportWizard(QWidget):
 
         number = self._draft_no
         submit(_save_screenshot, image, self._screenshot_dir, screenshot,
-               on_done=lambda result: self._screenshot_saved(number, result),
-               on_error=lambda failure: self._show_message(
-                   self.tr("The screenshot could not be saved. %1").replace("%1", failure.message)))
+               on_done=self._alive(lambda result: self._screenshot_saved(number, result)),
+               on_error=self._alive(lambda failure: self._show_message(
+                   self.tr("The screenshot could not be saved. %1").replace("%1", failure.message))))
 
     def _screenshot_saved(self, number: int, result: tuple[Path, int, QImage]) -> None:
         if number != self._draft_no:
