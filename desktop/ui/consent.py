@@ -13,6 +13,7 @@ runs on without remote sessions and the sessions page says why.
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 import threading
@@ -177,7 +178,7 @@ class ConsentDialog(QDialog):
         self.setWindowFlag(Qt.WindowType.WindowContextHelpButtonHint, False)
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(600)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 22, 24, 18)
@@ -242,22 +243,24 @@ class ConsentDialog(QDialog):
         form.addRow(self.ticket_label, self.ticket)
 
         self.commands = QLabel(self)
-        self.commands.setTextFormat(Qt.TextFormat.PlainText)
+        self.commands.setTextFormat(Qt.TextFormat.RichText)  # a list with hanging indents; texts are escaped
         self.commands.setWordWrap(True)
         self.commands_label = QLabel(self)
         self.commands_label.setBuddy(self.commands)
         form.addRow(self.commands_label, self.commands)
 
-        howlong = QVBoxLayout()
-        howlong.setSpacing(6)
-        self.duration = QLabel(self)
-        self.duration.setWordWrap(True)
-        howlong.addWidget(self.duration)
         self.length = QComboBox(self)
-        self.length.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        howlong.addWidget(self.length)
+        self.length.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.length.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.duration_label = QLabel(self)
         self.duration_label.setBuddy(self.length)
+        self.duration = QLabel(self)
+        self.duration.setWordWrap(True)
+        self._mute(self.duration)
+        howlong = QVBoxLayout()
+        howlong.setSpacing(6)
+        howlong.addWidget(self.length, 0, Qt.AlignmentFlag.AlignLeft)
+        howlong.addWidget(self.duration)
         form.addRow(self.duration_label, howlong)
         outer.addLayout(form)
 
@@ -346,7 +349,9 @@ class ConsentDialog(QDialog):
         self.ticket.setAccessibleName(self.tr("Ticket: %1").replace("%1", self.ticket.text()))
         self.commands_label.setText(self.tr("They may:"))
         lines = list(dict.fromkeys(command_text(c) for c in ask.commands))
-        self.commands.setText("\n".join(f"•  {line}" for line in lines))
+        self.command_lines = lines
+        rows = "".join(f"<tr><td>•&nbsp;&nbsp;</td><td>{html.escape(line)}</td></tr>" for line in lines)
+        self.commands.setText(f'<table cellspacing="0" cellpadding="1">{rows}</table>')
         self.commands.setAccessibleName(self.tr("What they may run: %1").replace("%1", "; ".join(lines)))
         self.duration_label.setText(self.tr("For &how long:"))
         self.duration.setText(self.tr("They ask for %1. The session ends by itself after that, and you can "
@@ -357,7 +362,7 @@ class ConsentDialog(QDialog):
             text = duration_text(seconds)
             if n == 0:
                 text = self.tr("%1 (as asked)").replace("%1", text)
-            self.length.addItem(self.tr("Allow for %1").replace("%1", text), seconds)
+            self.length.addItem(text, seconds)
         self.length.setCurrentIndex(max(0, current))
         self.length.setAccessibleName(self.tr("How long to allow"))
         self.note.setText(self.tr("They can only read information about this computer: they cannot change "
@@ -369,6 +374,22 @@ class ConsentDialog(QDialog):
         self.allow.setAccessibleName(self.tr("Allow the session"))
         self.progress.setAccessibleName(self.tr("Time left to answer"))
         self._tick()
+        if self.isVisible():
+            self._fit()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._fit()
+        super().showEvent(event)
+
+    def _fit(self) -> None:
+        """Make the dialog tall enough for its wrapped texts at its width (a dialog's size hint alone
+        does not account for word-wrapped labels, which then get clipped)."""
+        layout = self.layout()
+        width = max(self.width(), self.minimumWidth())
+        height = layout.totalHeightForWidth(width) if layout is not None else -1
+        if height > 0:
+            self.setMinimumHeight(height)
+            self.resize(width, max(height, self.height()))
 
     def _tick(self) -> None:
         if self._done:
@@ -512,9 +533,9 @@ class SessionBanner(QFrame):
                 continue
             _row, label, button = entry
             if session.can_end:
-                text = self.tr("A support engineer (%1) can run diagnostics on this computer until %2")
+                text = self.tr("A support engineer, %1, can run diagnostics on this computer until %2")
             else:
-                text = self.tr("A support engineer (%1) can run diagnostics on this computer until %2, as your "
+                text = self.tr("A support engineer, %1, can run diagnostics on this computer until %2, as your "
                                "IT department's policy allows without asking")
             text = text.replace("%1", session.engineer).replace("%2", clock(session.expires))
             label.setText(text)

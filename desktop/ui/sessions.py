@@ -98,7 +98,7 @@ class SessionsPage(QWidget):
         history.addWidget(self.filter_label)
         self.filter = QLineEdit(self)
         self.filter.setClearButtonEnabled(True)
-        self.filter.setMinimumWidth(280)
+        self.filter.setMinimumWidth(330)
         self.filter_label.setBuddy(self.filter)
         history.addWidget(self.filter)
         outer.addSpacing(6)
@@ -125,9 +125,12 @@ class SessionsPage(QWidget):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((150, 130, 100, 200, 220)):
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # the command: the longest texts
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(60)
+        for column, width in ((0, 118), (1, 115), (2, 85), (3, 150), (5, 145)):
             self.table.setColumnWidth(column, width)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.selectionModel().currentRowChanged.connect(lambda _cur, _prev: self._show_details())
         outer.addWidget(self.table, 1)
 
@@ -253,7 +256,8 @@ class SessionsPage(QWidget):
         line.addWidget(label, 1)
         if grant_id:
             ending = grant_id in self._ending
-            button = QPushButton(self.tr("Ending…") if ending else self.tr("&End now"), row)
+            # no Alt+E here: the banner above has that shortcut
+            button = QPushButton(self.tr("Ending…") if ending else self.tr("End now"), row)
             button.setObjectName("end-now")
             button.setEnabled(not ending)
             button.setAccessibleName(self.tr("End the session of %1 now").replace("%1", engineer))
@@ -348,7 +352,7 @@ class SessionsPage(QWidget):
         for text in texts:
             item = QStandardItem(text)
             item.setData(event, EVENT_ROLE)
-            item.setToolTip(text if len(text) > 30 else "")
+            item.setToolTip(text)  # columns are narrow; the full text is one hover away
             items.append(item)
         items[3].setToolTip(details)
         return items
@@ -399,11 +403,13 @@ def tickets_of(events: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def when(epoch: Any) -> str:
+    """The event's time as people read it: "22 Nov 02:08:53" (with the year when it is not this year)."""
     try:
         stamp = QDateTime.fromMSecsSinceEpoch(int(float(epoch) * 1000))
     except (TypeError, ValueError):
         return ""
-    return QLocale().toString(stamp.date(), QLocale.FormatType.ShortFormat) + " " + stamp.toString("HH:mm:ss")
+    same_year = stamp.date().year() == QDateTime.currentDateTime().date().year()
+    return QLocale().toString(stamp, "d MMM HH:mm:ss" if same_year else "d MMM yyyy HH:mm:ss")
 
 
 def exit_text(code: Any, duration_ms: Any) -> str:

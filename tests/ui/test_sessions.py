@@ -249,7 +249,8 @@ def test_end_to_end_a_real_ssh_command_raises_the_dialog(agent: Any, app: Consen
     assert dialog.engineer.text() == "Ann Engineer (L2)"
     assert dialog.fingerprint.text().startswith("SHA256:")
     assert dialog.ticket.text() == "DL-000123"
-    assert "Collect a full report about this computer" in dialog.commands.text()
+    assert "Collect a full report about this computer (personal details masked, as in reports you send)" \
+        in dialog.command_lines
     assert "15 minutes" in dialog.duration.text()
     qtbot.waitUntil(dialog.allow.isEnabled)
     qtbot.mouseClick(dialog.allow, Qt.MouseButton.LeftButton)

@@ -206,10 +206,6 @@
             <translation>%1 (как запрошено)</translation>
         </message>
         <message>
-            <source>Allow for %1</source>
-            <translation>Разрешить: %1</translation>
-        </message>
-        <message>
             <source>How long to allow</source>
             <translation>На какое время разрешить</translation>
         </message>
@@ -249,12 +245,12 @@
             <translation>Идёт удалённый сеанс</translation>
         </message>
         <message>
-            <source>A support engineer (%1) can run diagnostics on this computer until %2</source>
-            <translation>Специалист поддержки (%1) может проводить диагностику этого компьютера до %2</translation>
+            <source>A support engineer, %1, can run diagnostics on this computer until %2</source>
+            <translation>Специалист поддержки %1 может проводить диагностику этого компьютера до %2</translation>
         </message>
         <message>
-            <source>A support engineer (%1) can run diagnostics on this computer until %2, as your IT department's policy allows without asking</source>
-            <translation>Специалист поддержки (%1) может проводить диагностику этого компьютера до %2: правила вашего ИТ-отдела разрешают это без запроса</translation>
+            <source>A support engineer, %1, can run diagnostics on this computer until %2, as your IT department's policy allows without asking</source>
+            <translation>Специалист поддержки %1 может проводить диагностику этого компьютера до %2: правила вашего ИТ-отдела разрешают это без запроса</translation>
         </message>
         <message>
             <source>Ending…</source>

@@ -96,8 +96,8 @@
             <translation>Завершение…</translation>
         </message>
         <message>
-            <source>&amp;End now</source>
-            <translation>&amp;Завершить сейчас</translation>
+            <source>End now</source>
+            <translation>Завершить сейчас</translation>
         </message>
         <message>
             <source>End the session of %1 now</source>
