@@ -195,6 +195,7 @@ class SettingsPage(QWidget):
         self._check: ConnectionCheck | None = None
         self._check_failure = ""  # details of a check that crashed
         self._checking = False
+        self._details_shown = False
         self._lock_icon = _lock_icon()
         self._lock_reasons: dict[str, list[str]] = {}
         self._blank_labels: list[QLabel] = []
@@ -407,11 +408,10 @@ class SettingsPage(QWidget):
         row.addWidget(self.test_result, 1)
         column.addLayout(row)
         self.test_details_button = QToolButton(self)
-        self.test_details_button.setCheckable(True)
         self.test_details_button.setArrowType(Qt.ArrowType.RightArrow)
         self.test_details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.test_details_button.setAutoRaise(True)
-        self.test_details_button.toggled.connect(self._toggle_details)
+        self.test_details_button.clicked.connect(self._toggle_details)
         self.test_details_button.setVisible(False)
         column.addWidget(self.test_details_button)
         self.test_details = _small(QLabel(self))
@@ -960,11 +960,13 @@ class SettingsPage(QWidget):
         self.test_result.setAccessibleDescription(text)
         self.test_details.setText(detail)
         self.test_details_button.setVisible(bool(detail))
-        self.test_details.setVisible(bool(detail) and self.test_details_button.isChecked())
+        self.test_details.setVisible(bool(detail) and self._details_shown)
 
-    def _toggle_details(self, shown: bool) -> None:
-        self.test_details_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-        self.test_details.setVisible(shown and bool(self.test_details.text()))
+    def _toggle_details(self) -> None:
+        self._details_shown = not self._details_shown
+        self.test_details_button.setArrowType(Qt.ArrowType.DownArrow if self._details_shown
+                                              else Qt.ArrowType.RightArrow)
+        self.test_details.setVisible(self._details_shown and bool(self.test_details.text()))
 
     # ------------------------------------------------------------------------------------ page protocol
 
