@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QDateTime, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QDateTime, QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -477,6 +477,12 @@ class SessionBanner(QFrame):
                            f"border-bottom: 1px solid {edge.name()}; }} "
                            f"#SessionBanner QLabel {{ color: {text.name()}; }}")
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        # the desktop switched between light and dark while the app runs
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self._colour()
+        super().changeEvent(event)
+
     def labels(self) -> list[str]:
         return [label.text() for _row, label, _button in self._rows.values()]
 
@@ -623,9 +629,10 @@ class ConsentController(QObject):
             details = str(exc)
             if "another Deskline app already answers" in details:
                 problem = self.tr("Deskline is already running for your account, and that copy answers "
-                                  "the requests.")
+                                  "the requests. To answer them here, quit the other copy and start Deskline again.")
             else:
-                problem = self.tr("the connection that engineers' requests arrive on could not be opened.")
+                problem = self.tr("the connection that engineers' requests arrive on could not be opened. "
+                                  "Restarting Deskline may help; if it does not, tell your IT support.")
             self._unavailable(problem, details)
             return False
         self.available = True

@@ -235,7 +235,8 @@ def test_an_app_that_cannot_listen_says_why_and_goes_on(qtbot: Any, app: Consent
         page = SessionsPage(ctx)
         qtbot.addWidget(page)
         assert page.now_texts() == ["Remote sessions are not available: Deskline is already running for your "
-                                    "account, and that copy answers the requests."]
+                                    "account, and that copy answers the requests. To answer them here, quit the "
+                                    "other copy and start Deskline again."]
     finally:
         second.stop()
     # the first copy still answers

@@ -131,12 +131,12 @@
             <translation>в Windows эта возможность пока недоступна.</translation>
         </message>
         <message>
-            <source>Deskline is already running for your account, and that copy answers the requests.</source>
-            <translation>Deskline уже запущен в вашей учётной записи, и запросы получает та копия программы.</translation>
+            <source>Deskline is already running for your account, and that copy answers the requests. To answer them here, quit the other copy and start Deskline again.</source>
+            <translation>Deskline уже запущен в вашей учётной записи, и запросы получает та копия программы. Чтобы отвечать на них здесь, закройте другую копию и запустите Deskline снова.</translation>
         </message>
         <message>
-            <source>the connection that engineers' requests arrive on could not be opened.</source>
-            <translation>не удалось открыть канал, по которому приходят запросы специалистов.</translation>
+            <source>the connection that engineers' requests arrive on could not be opened. Restarting Deskline may help; if it does not, tell your IT support.</source>
+            <translation>не удалось открыть канал, по которому приходят запросы специалистов. Попробуйте перезапустить Deskline; если это не поможет, сообщите в ИТ-поддержку.</translation>
         </message>
     </context>
     <context>
