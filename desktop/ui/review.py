@@ -348,6 +348,16 @@ def probe_summary(section: Any) -> str:
     return text if len(text) <= 90 else text[:89].rstrip() + "…"
 
 
+_WIDE_RE = re.compile(r'<div class="wide">.*?</table></div>', re.S)
+
+
+def unsqueezed(text_html: str) -> str:
+    """Rendered sections with the cells of wide tables kept on one line: the preview scrolls sideways
+    instead of breaking a column into a letter per line."""
+    return _WIDE_RE.sub(lambda m: m.group(0).replace("<td>", '<td style="white-space:nowrap">').replace(
+        "<th>", '<th style="white-space:nowrap">'), text_html)
+
+
 def highlight(text_html: str) -> str:
     """Rendered HTML with every masked secret and pseudonym on a yellow background."""
     return _MASKED_RE.sub(lambda m: f'<span style="{_HIGHLIGHT_STYLE}">{m.group(0)}</span>', text_html)
@@ -997,7 +1007,7 @@ class ReviewPanel(QWidget):
 
     def preview_html(self) -> str:
         """The preview of the current item (or of the whole summary), with masked secrets highlighted."""
-        from desktop.diagnostics.render import findings_html, sections_html, to_html
+        from desktop.diagnostics.render import to_html
 
         draft, a = self.draft, self.analysis
         if draft is None:
@@ -1006,7 +1016,7 @@ class ReviewPanel(QWidget):
             m = self.last_measure
             if m is None:
                 return f"<p>{html.escape(self.tr('Preparing the summary…'))}</p>"
-            return highlight(to_html(m.report.document))
+            return highlight(unsqueezed(to_html(m.report.document)))
         item = self.tree.currentItem()
         key = item.data(0, Qt.ItemDataRole.UserRole) if item else None
         if not key or key == ("pending",):
@@ -1016,14 +1026,27 @@ class ReviewPanel(QWidget):
         if a is None:
             return f"<p>{html.escape(self.tr('Preparing the preview…'))}</p>"
         doc = a.report.document
+        return self._as_sent_note(key) + self._report_html(key, doc)
+
+    def _as_sent_note(self, key: Key) -> str:
+        if key[0] not in ("finding", "probe") and key not in (("group", "findings"), ("group", "system")):
+            return ""
+        note = self.tr("This is how the helpdesk will read it.")
+        return f"<p style='color:#6b6f76'><i>{html.escape(note)}</i></p>"
+
+    def _report_html(self, key: Key, doc: dict[str, Any]) -> str:
+        from desktop.diagnostics.render import findings_html, sections_html
+
+        a = self.analysis
+        assert a is not None
         if key[0] == "finding" and key[1] < len(doc["findings"]):
             return highlight("".join(findings_html([doc["findings"][key[1]]])))
         if key == ("group", "findings"):
             return highlight("".join(findings_html(doc["findings"])))
         if key[0] == "probe" and key[1] in doc["probes"]:
-            return highlight("".join(sections_html({"probes": {key[1]: doc["probes"][key[1]]}}, heading=3)))
+            return highlight(unsqueezed("".join(sections_html({"probes": {key[1]: doc["probes"][key[1]]}}, heading=3))))
         if key == ("group", "system"):
-            return highlight("".join(sections_html(doc, heading=3)))
+            return highlight(unsqueezed("".join(sections_html(doc, heading=3))))
         if key[0] in ("file", "shot"):
             return self._file_html(key)
         if key in (("group", "files"), ("group", "shots")):
@@ -1156,7 +1179,7 @@ class SentPanel(QWidget):
         self._again = False
 
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(32, 28, 32, 24)
+        outer.setContentsMargins(0, 16, 0, 0)  # the wizard around it gives the margins
         outer.setSpacing(14)
         title_row = QHBoxLayout()
         title_row.setSpacing(12)
@@ -1436,7 +1459,12 @@ class SentPanel(QWidget):
             if entry.ticket_url:
                 ticket = f'<a href="{html.escape(entry.ticket_url, quote=True)}">{ticket}</a>'
             title = self.tr("Sent")
-            text = self.tr("Your report reached the helpdesk: %1.").replace("%1", ticket)
+            if entry.backend == "local":
+                title = self.tr("Kept in the local store")
+                text = self.tr("No helpdesk server is set up here, so your report is kept as a ticket in the "
+                               "local store on this computer. To hand it over, export it from My tickets.")
+            else:
+                text = self.tr("Your report reached the helpdesk: %1.").replace("%1", ticket)
             missing = [p for p in entry.parts if p.state in ("refused", "failed")]
             if entry.pending_parts:
                 text += " " + self.tr("Its files are still being sent.")

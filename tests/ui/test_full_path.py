@@ -92,7 +92,7 @@ def test_from_search_to_a_ticket_in_the_local_store(qtbot: Any, ctx: Any, window
     qtbot.waitUntil(lambda: wizard.step() == 3, timeout=5000)
     sent = wizard.sent
     assert sent.number_field.text() == f"DL-{number:06d}"
-    qtbot.waitUntil(lambda: sent.state_title.text() == "Sent", timeout=30000)
+    qtbot.waitUntil(lambda: sent.state_title.text() == "Kept in the local store", timeout=30000)
     assert "in the local store" in sent.state_text.text()
 
     # 5. the ticket is in the local store, with the title, without the unticked section or the secrets

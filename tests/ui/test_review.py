@@ -350,7 +350,7 @@ def test_sent_panel_follows_the_report_to_the_local_store(qtbot: Any, ctx: Any, 
     assert result.sent == [f"DL-{number:06d}"]
     with qtbot.waitSignal(sent.refreshed, timeout=5000):
         ctx.outboxChanged.emit()
-    assert sent.state_title.text() == "Sent"
+    assert sent.state_title.text() == "Kept in the local store"
     assert "in the local store" in sent.state_text.text()
     assert not sent.retry_button.isVisibleTo(sent)
 
@@ -368,3 +368,31 @@ def test_sent_panel_buttons(qtbot: Any, ctx: Any, sent: SentPanel, draft: Draft)
     assert nav.args == ["tickets", number]
     with qtbot.waitSignal(sent.newReport, timeout=2000):
         qtbot.mouseClick(sent.new_button, Qt.MouseButton.LeftButton)
+
+
+def test_sent_panel_waiting_with_a_retry_time_then_a_helpdesk_ticket(qtbot: Any, ctx: Any, sent: SentPanel,
+                                                                     draft: Draft) -> None:
+    from desktop.connectors.base import TicketRef
+
+    number = _filed(ctx, draft)
+    box = ctx.outbox()
+    owner = make_owner()
+    assert box.claim(owner, number=number) is not None
+    box.mark_retry(number, owner, error="the helpdesk answered 503 while creating the ticket; will try again",
+                   delay=600)
+    with qtbot.waitSignal(sent.refreshed, timeout=5000):
+        sent.show_entry(number)
+    assert sent.state_title.text() == "Waiting to be sent"
+    assert "will try again at" in sent.state_text.text()
+    assert not sent.retry_button.isVisibleTo(sent)
+    assert sent.details_button.isVisibleTo(sent)  # the helpdesk's answer, one click away
+    qtbot.mouseClick(sent.details_button, Qt.MouseButton.LeftButton)
+    assert "503" in sent.details.toPlainText()
+
+    box.mark_sent(number, owner, TicketRef("django-helpdesk", "42", "https://help.example.org/tickets/42"))
+    with qtbot.waitSignal(sent.refreshed, timeout=5000):
+        ctx.outboxChanged.emit()
+    assert sent.state_title.text() == "Sent"
+    assert "ticket #42" in sent.state_text.text()
+    assert "https://help.example.org/tickets/42" in sent.state_text.text()
+    assert "still being sent" in sent.state_text.text()  # the files follow the ticket
