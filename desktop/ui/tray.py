@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, Signal
@@ -23,9 +24,19 @@ from desktop.ui.context import AppContext
 log = logging.getLogger("deskline.ui")
 
 # Remote-session events after which the menu's status line is read again.
-_SESSION_EVENTS = frozenset({"session.started", "session.ended", "session.not_started", "consent.revoke",
-                             "consent.decision"})
+_SESSION_EVENTS = frozenset({"session.started", "session.ended", "session.not_started", "session.notify",
+                             "consent.revoke", "consent.decision"})
 _HINT_MARKER = "tray-hint-shown"
+
+
+@dataclass(frozen=True)
+class _Session:
+    """A remote session as the menu shows it; ``can_end`` is False for one IT's policy let run unattended."""
+
+    id: str
+    engineer: str
+    expires: float
+    can_end: bool
 
 
 def _icon(name: str) -> QIcon:
@@ -133,53 +144,63 @@ class TrayController(QObject):
     def consent_service(self) -> Any:
         return self.ctx.services.get("consent")
 
-    def active_grants(self) -> list[Any]:
+    def active_grants(self) -> list[_Session]:
+        """The remote sessions running now: the user's grants, and sessions IT's policy let run unattended
+        (the consent controller's ``sessions()``; a bare service's ``active_grants()``)."""
         service = self.consent_service()
         if service is None:
             return []
         now = time.time()
-        return [g for g in service.active_grants() if g.expires > now]
+        if hasattr(service, "sessions"):
+            found = [_Session(s.id, s.engineer, s.expires, s.can_end) for s in service.sessions()]
+        else:
+            found = [_Session(g.id, g.ask.engineer, g.expires, True) for g in service.active_grants()]
+        return [s for s in found if s.expires > now]
 
     def refresh_session(self) -> None:
-        grants = self.active_grants()
-        if not grants:
+        sessions = self.active_grants()
+        endable = [s for s in sessions if s.can_end]
+        if not endable:
             self._ending = False
+        if not sessions:
             self.session_action.setText(self.tr("No remote session"))
-            self.end_session_action.setVisible(False)
+        elif len(sessions) == 1:
+            until = QDateTime.fromSecsSinceEpoch(int(sessions[0].expires)).toString("HH:mm")
+            self.session_action.setText(self.tr("Remote session: %1 until %2").replace(
+                "%1", sessions[0].engineer).replace("%2", until))
         else:
-            if len(grants) == 1:
-                until = QDateTime.fromSecsSinceEpoch(int(grants[0].expires)).toString("HH:mm")
-                text = self.tr("Remote session: %1 until %2").replace("%1", grants[0].ask.engineer).replace("%2", until)
-            else:
-                text = self.tr("Remote sessions active: %1").replace("%1", str(len(grants)))
-            self.session_action.setText(text)
-            self.end_session_action.setVisible(True)
-            self.end_session_action.setEnabled(not self._ending)
-            self.end_session_action.setText(self.tr("Ending the remote session…") if self._ending
-                                            else self.tr("End remote session"))
+            self.session_action.setText(self.tr("Remote sessions active: %1").replace("%1", str(len(sessions))))
+        self.end_session_action.setVisible(bool(endable))
+        self.end_session_action.setEnabled(not self._ending)
+        self.end_session_action.setText(self.tr("Ending the remote session…") if self._ending
+                                        else self.tr("End remote session"))
         self.stateChanged.emit()
 
     def consent_event(self, event: dict[str, Any]) -> None:
         if event.get("event") in _SESSION_EVENTS:
+            if event.get("event") != "consent.revoke":
+                self._ending = False  # ended, or the end failed: offer End again while one runs
             self.refresh_session()
 
     def end_sessions(self) -> None:
-        """End every active remote session (the agent's acknowledgement is awaited in a worker)."""
+        """End every remote session the user allowed (the agent's acknowledgement is awaited in a worker)."""
         service = self.consent_service()
-        grants = self.active_grants()
-        if service is None or not grants:
+        endable = [s for s in self.active_grants() if s.can_end]
+        if service is None or not endable:
             self.refresh_session()
             return
-        from desktop.ui import workers
-
         self._ending = True
-        for grant in grants:
-            workers.submit(service.revoke, grant.id, on_done=self._ended, on_error=self._ended)
+        for session in endable:
+            if hasattr(service, "end"):
+                service.end(session.id)  # the consent controller: its own worker, banner and events
+            else:
+                from desktop.ui import workers
+
+                workers.submit(service.revoke, session.id, on_done=self._ended, on_error=self._ended)
         self.refresh_session()
 
     def _ended(self, _result: object = None) -> None:
-        if not self.active_grants():
-            self._ending = False
+        self._ending = False
         self.refresh_session()
 
     # ---------------------------------------------------------------------------------- the window

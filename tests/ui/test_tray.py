@@ -205,3 +205,39 @@ def test_with_a_tray_closing_hides_and_tells_once(qtbot, ctx: AppContext, window
     assert window.shown[-1] == ("tickets", 3)
     installed.stop()
     assert not installed.icon.isVisible()
+
+
+class FakeController:
+    """The app's consent controller as the tray sees it: ``sessions()`` (with unattended ones) and ``end()``."""
+
+    def __init__(self) -> None:
+        from desktop.ui.consent import LiveSession
+
+        self.live = [LiveSession("n1", "Fleet scan", "", time.time() + 600, can_end=False)]
+        self.ended: list[str] = []
+
+    def sessions(self) -> list[Any]:
+        return list(self.live)
+
+    def end(self, grant_id: str) -> None:
+        self.ended.append(grant_id)
+
+
+def test_with_the_consent_controller(ctx: AppContext, controller: TrayController) -> None:
+    pytest.importorskip("desktop.ui.consent")
+    from desktop.ui.consent import LiveSession
+
+    consent = FakeController()
+    ctx.services["consent"] = consent
+    ctx.consentEvent.emit({"event": "session.notify", "id": "n1"})
+    assert controller.session_action.text().startswith("Remote session: Fleet scan until ")
+    assert not controller.end_session_action.isVisible()  # IT's unattended session cannot be ended here
+    consent.live.append(LiveSession("g7", "Ivan Petrov", "DL-000012", time.time() + 600))
+    ctx.consentEvent.emit({"event": "session.started", "grant": "g7"})
+    assert controller.session_action.text() == "Remote sessions active: 2"
+    controller.end_session_action.trigger()
+    assert consent.ended == ["g7"]
+    assert not controller.end_session_action.isEnabled()  # until the session's end is reported
+    consent.live.pop()
+    ctx.consentEvent.emit({"event": "session.ended", "grant": "g7"})
+    assert not controller.end_session_action.isVisible()
