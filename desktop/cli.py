@@ -438,13 +438,13 @@ def _has_display() -> bool:
 
 
 def cmd_app(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Start the desktop app; without a display (or before the app exists) run the check and save a report."""
+    """Start the desktop app; without a display (or without Qt installed) run the check and save a report."""
     reason = None
     if not _has_display():
         reason = "no display is available"
     else:
         try:
-            from desktop.ui import app  # type: ignore[attr-defined]
+            from desktop.ui import app
         except ImportError as exc:
             reason = f"the desktop app is not available ({exc})"
         else:
