@@ -62,7 +62,7 @@ STEPS = 4
 CATEGORIES = ("Hardware", "Software", "Network", "Printing", "Email", "Access & passwords", "Other")
 LEVELS = ("low", "medium", "high")
 # "When did it start" quick choices: the key and the words the ticket carries ("date" opens a date field).
-STARTED = ("now", "today", "yesterday", "week", "longer", "date")
+STARTED = ("", "now", "today", "yesterday", "week", "longer", "date")
 _STARTED_WORDS = {"now": "just now", "today": "earlier today", "yesterday": "yesterday", "week": "this week",
                   "longer": "more than a week ago"}
 THUMB = QSize(64, 40)
@@ -260,7 +260,8 @@ class WhatPage(QWidget):
         self.impact.setAccessibleName(self.tr("How much it affects you"))
         self.urgency.setAccessibleName(self.tr("How urgent it is"))
         self.priority.setAccessibleName(self.tr("Priority"))
-        started = {"now": self.tr("Just now"), "today": self.tr("Earlier today"), "yesterday": self.tr("Yesterday"),
+        started = {"": self.tr("Not sure"), "now": self.tr("Just now"), "today": self.tr("Earlier today"),
+                   "yesterday": self.tr("Yesterday"),
                    "week": self.tr("This week"), "longer": self.tr("More than a week ago"),
                    "date": self.tr("On a date...")}
         for index in range(self.started.count()):
@@ -454,31 +455,10 @@ class ReportWizard(QWidget):
         layout.setSpacing(10)
         self.heading = heading("", self)
         layout.addWidget(self.heading)
-        # the step indicator, and on the same line the collection's progress (seen on every step)
-        top = QHBoxLayout()
-        top.setSpacing(8)
         self.indicator = QLabel(self)
         self.indicator.setObjectName("StepIndicator")
         self.indicator.setTextFormat(Qt.TextFormat.RichText)
-        top.addWidget(self.indicator)
-        top.addStretch(1)
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setFixedWidth(80)
-        self.progress_bar.setMaximumHeight(8)
-        self.progress_bar.setTextVisible(False)
-        self.progress_text = QLabel(self)
-        self.progress_text.setObjectName("hint")
-        self.retry_button = QPushButton(self)
-        self.details_button = QPushButton(self)
-        self.retry_button.clicked.connect(self.retry_collection)
-        self.details_button.clicked.connect(self._show_failure_details)
-        self.retry_button.hide()
-        self.details_button.hide()
-        top.addWidget(self.progress_bar)
-        top.addWidget(self.progress_text)
-        top.addWidget(self.retry_button)
-        top.addWidget(self.details_button)
-        layout.addLayout(top)
+        layout.addWidget(self.indicator)
         self.intro = QLabel(self)
         self.intro.setWordWrap(True)
         layout.addWidget(self.intro)
@@ -520,14 +500,32 @@ class ReportWizard(QWidget):
         self.review_holder: QStackedWidget | None = None
         self.review_wait: QLabel | None = None
 
-        # bottom: why Next is disabled, then Back and Next
-        bottom = QHBoxLayout()
-        bottom.setSpacing(8)
+        # bottom: why Next is disabled (when it is); then the collection's progress, seen on every step,
+        # and Back and Next
         self.reason = QLabel(self)
         self.reason.setObjectName("reason")
         self.reason.setWordWrap(True)
         self.reason.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        bottom.addWidget(self.reason, 1)
+        layout.addWidget(self.reason)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(8)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setFixedWidth(80)
+        self.progress_bar.setMaximumHeight(8)
+        self.progress_bar.setTextVisible(False)
+        self.progress_text = QLabel(self)
+        self.progress_text.setObjectName("hint")
+        self.retry_button = QPushButton(self)
+        self.details_button = QPushButton(self)
+        self.retry_button.clicked.connect(self.retry_collection)
+        self.details_button.clicked.connect(self._show_failure_details)
+        self.retry_button.hide()
+        self.details_button.hide()
+        bottom.addWidget(self.progress_bar)
+        bottom.addWidget(self.progress_text)
+        bottom.addWidget(self.retry_button)
+        bottom.addWidget(self.details_button)
+        bottom.addStretch(1)
         self.back_button = QPushButton(self)
         self.next_button = QPushButton(self)
         self.next_button.setDefault(True)
@@ -708,6 +706,8 @@ class ReportWizard(QWidget):
         if step == 2:
             if self.review is None:
                 return self.tr("The review screen is not available.")
+            if self._collect_failure is not None:
+                return self.tr("Press Try again to collect the system information.")
             if self.draft.collection is None:
                 return self.tr("Waiting for the information about your computer...")
             if getattr(self.review, "sending", False):
@@ -718,6 +718,7 @@ class ReportWizard(QWidget):
         problem = self.validation_problem()
         self.next_button.setEnabled(not problem)
         self.reason.setText(problem)
+        self.reason.setVisible(bool(problem))
         self.next_button.setToolTip(problem)
         title = self.what.title.text()
         if len(title) > MAX_TITLE * 0.8:
@@ -772,6 +773,7 @@ class ReportWizard(QWidget):
     def retry_collection(self) -> None:
         self._collect_failure = None
         self.start_collection()
+        self._validate()
         if self.step() == 2:
             self._review_shown()
 
@@ -819,8 +821,9 @@ class ReportWizard(QWidget):
         self.retry_button.setVisible(failed)
         self.details_button.setVisible(failed)
         self.progress_bar.setVisible(self._collecting)
+        self.progress_text.setToolTip(self.tr("You can still write your report.") if failed else "")
         if failed:
-            text = self.tr("The system information could not be collected. You can still write your report.")
+            text = self.tr("The system information could not be collected.")
         elif ready:
             text = self.tr("System information collected.")
         elif self._collecting and total:
@@ -1110,7 +1113,7 @@ class ReportWizard(QWidget):
             return
         if self._collect_failure is not None:
             text = self.tr("The information about your computer could not be collected, so the report cannot be "
-                           "sent yet. Press Try again at the top; if it keeps failing, call your helpdesk.")
+                           "sent yet. Press Try again below; if it keeps failing, call your helpdesk.")
         elif self.review is None:
             text = self.tr("The review screen is not available.")
         else:
