@@ -536,8 +536,8 @@ class ReviewPanel(QWidget):
         self.meter.setRange(0, 1)
         self.meter.setValue(0)
         self.meter.setTextVisible(True)
-        self.meter.setMinimumWidth(220)
-        self.meter.setMaximumWidth(360)
+        self.meter.setMinimumWidth(330)
+        self.meter.setMaximumWidth(440)
         self.size_caption.setBuddy(self.meter)
         size_row.addWidget(self.meter)
         self.size_text = QLabel(self)
@@ -946,6 +946,10 @@ class ReviewPanel(QWidget):
             self.meter.setToolTip(self.tr("This helpdesk accepts files up to %1 each.").replace(
                 "%1", size_text(m.limit)))
         refused = m.refused
+        marked = {p.key for p in refused}
+        for key, item in [*self._items.items(), (("report",), self._groups.get("system"))]:
+            if item is not None:
+                item.setForeground(1, QBrush(QColor("#d32f2f")) if key in marked else QBrush())
         if refused:
             self._meter_colour("#d32f2f")
             lines = []
