@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QStyleOption, QWidget
 
 log = logging.getLogger("deskline.ui")
 
@@ -55,7 +55,7 @@ def dark_palette() -> QPalette:
     p = QPalette()
     window, base, alt, button = QColor("#2b2d30"), QColor("#1e1f22"), QColor("#27292c"), QColor("#3a3d41")
     text, muted, disabled = QColor("#e8e8e8"), QColor("#a9adb3"), QColor("#7c8087")
-    highlight, link = QColor("#3d7ee0"), QColor("#6cb0ff")
+    highlight, link = QColor("#2f66c4"), QColor("#6cb0ff")
     roles = {
         QPalette.ColorRole.Window: window,
         QPalette.ColorRole.WindowText: text,
@@ -105,6 +105,51 @@ def light_palette() -> QPalette:
     return p
 
 
+class Style(QProxyStyle):
+    """Fusion, with visible edges on a dark palette.
+
+    Fusion draws the edges of check boxes, radio buttons and text fields a shade darker than the window
+    colour: right on a light palette, invisible on a dark one (an unticked box in a list is then not
+    seen at all). On a dark palette this draws them again in a light grey that stands out from both the
+    window and the field colours.
+    """
+
+    EDGED = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
+             QStyle.PrimitiveElement.PE_IndicatorRadioButton, QStyle.PrimitiveElement.PE_FrameLineEdit)
+
+    def __init__(self) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))
+        self.setObjectName("deskline-fusion")
+
+    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802 - Qt's name
+                      painter: QPainter, widget: QWidget | None = None) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        if element not in self.EDGED or option.palette.color(QPalette.ColorRole.Window).lightness() >= 128:
+            return
+        enabled = bool(option.state & QStyle.StateFlag.State_Enabled)
+        focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
+        if element == QStyle.PrimitiveElement.PE_FrameLineEdit and focused:
+            return  # Fusion's own focus frame (the highlight colour) is visible already
+        edge = QColor("#8d9299") if enabled else QColor("#55595f")
+        if element == QStyle.PrimitiveElement.PE_FrameLineEdit:
+            edge = QColor("#5b6067") if enabled else QColor("#43464b")
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(edge, 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        rect = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        if element == QStyle.PrimitiveElement.PE_IndicatorRadioButton:
+            painter.drawEllipse(rect.adjusted(1, 1, -1, -1))
+        elif element == QStyle.PrimitiveElement.PE_FrameLineEdit:
+            painter.drawRoundedRect(rect, 2, 2)
+        else:
+            painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 1.5, 1.5)
+        painter.restore()
+
+
+_style: list[QStyle] = []  # the application's style, kept alive here
+
+
 def palette(theme: str) -> QPalette:
     return dark_palette() if theme == "dark" else light_palette()
 
@@ -114,8 +159,10 @@ def apply(app: QApplication, theme: str | None = None) -> str:
     desktop's scheme (unless ``DESKLINE_THEME`` fixes it). Returns the theme applied."""
     theme = theme if theme in THEMES else wanted(app)
     assert theme is not None
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")
+    if not isinstance(app.style(), Style):
+        style = Style()
+        _style[:] = [style]
+        app.setStyle(style)
     app.setPalette(palette(theme))
     hints = QGuiApplication.styleHints()
     if os.environ.get(ENV, "").strip().lower() in THEMES:
