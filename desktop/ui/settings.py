@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QIcon, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -219,6 +219,7 @@ class SettingsPage(QWidget):
         self.body.setSpacing(14)
         self.scroll.setWidget(body)
         outer.addWidget(self.scroll, 1)
+        self.scroll.viewport().installEventFilter(self)
 
         self._groups: dict[str, tuple[QGroupBox, QLabel, QLabel, QFormLayout]] = {}
         self._build_language(body)
@@ -444,15 +445,16 @@ class SettingsPage(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(18)
         grid.setVerticalSpacing(6)
+        self._never_send_grid = grid
+        self._never_send_columns = 0
         self.never_send: dict[str, QCheckBox] = {}
         self._probe_titles: dict[str, str] = {}
-        for index, probe in enumerate(probes()):
+        for probe in probes():
             box = QCheckBox(self)
             box.setObjectName(f"never-send-{probe.name}")
             box.toggled.connect(lambda _on: self._edited("report.never_send"))
             self.never_send[probe.name] = box
             self._probe_titles[probe.name] = probe.title
-            grid.addWidget(box, index // 3, index % 3)
         form = self._groups["privacy"][3]
         form.addRow(self.never_send_label)
         self._add("privacy", "report.never_send", grid_box, self._never_send_value, self._set_never_send,
@@ -477,6 +479,30 @@ class SettingsPage(QWidget):
         self.refresh.valueChanged.connect(lambda _v: self._edited("tickets.refresh_minutes"))
         self._add("notifications", "tickets.refresh_minutes", self.refresh, lambda: float(self.refresh.value()),
                   lambda v: self.refresh.setValue(round(v)), extra=self._spacer())
+
+    def _layout_never_send(self) -> None:
+        """Three columns of check boxes where they fit, else two or one (a narrow window, long words)."""
+        boxes = list(self.never_send.values())
+        if not boxes:
+            return
+        widest = max(box.sizeHint().width() for box in boxes)
+        spacing = self._never_send_grid.horizontalSpacing()
+        room = self.scroll.viewport().width() - 60  # the group box's margins and the body's
+        columns = max(1, min(3, (room + spacing) // (widest + spacing)))
+        if columns == self._never_send_columns:
+            return
+        self._never_send_columns = columns
+        for box in boxes:
+            self._never_send_grid.removeWidget(box)
+        for index, box in enumerate(boxes):
+            self._never_send_grid.addWidget(box, index // columns, index % columns)
+        for column in range(3):
+            self._never_send_grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self._layout_never_send()
+        return super().eventFilter(watched, event)
 
     def _spacer(self) -> QWidget:
         spacer = QWidget(self)
@@ -673,6 +699,8 @@ class SettingsPage(QWidget):
             title = self.probe_title(name)
             box.setText(title)
             box.setAccessibleName(self.tr("Never send: %1").replace("%1", title))
+        self._never_send_columns = 0
+        self._layout_never_send()
         self.pseudonymize.setText(self.tr("Hide names and addresses in reports"))
         self.pseudonymize.setAccessibleName(self.tr("Hide names and addresses in reports"))
         self.pseudonymize_hint.setText(self.tr("Your user name, the computer's name, e-mail and network addresses are "
