@@ -157,6 +157,7 @@ class CheckPage(QWidget):
         self.collector: Collector = lambda settings, progress: draft.collect(settings, progress)
         self.task: Task | None = None
         self._run = 0  # the number of the run whose result is awaited; older results are ignored
+        self._lookup = 0  # the same for looking up the findings' articles again
         self.collection: draft.Collection | None = None
         self.articles: dict[str, list[Article]] = {}
         self.cards: list[FindingCard] = []
@@ -259,6 +260,7 @@ class CheckPage(QWidget):
             self.status.setText(self.last_progress or self.tr("Starting the check…"))
         elif self.collection is not None:
             self._show_results()
+            self._refresh_articles()  # the articles in the new language
         else:
             self.status.setText("")
 
@@ -359,16 +361,34 @@ class CheckPage(QWidget):
         self._run += 1
         self._idle()
         self.collection = collection
-        self.articles = articles if articles is not None else self._articles_for(collection)
+        self.articles = articles or {}
         self._set_start_text()
         self._show_results()
+        if articles is None:
+            self._refresh_articles()
 
-    def _articles_for(self, collection: draft.Collection) -> dict[str, list[Article]]:
-        try:
-            return self.ctx.kb().for_findings([f.id for f in collection.found], self.ctx.language)
-        except KnowledgeBaseError as exc:
-            log.info("no help articles for the findings: %s", exc)
-            return {}
+    def _refresh_articles(self) -> None:
+        """Look the findings' articles up again (in the current language) in a worker, then show them."""
+        collection = self.collection
+        if collection is None or not collection.found:
+            return
+        ids, language = [f.id for f in collection.found], self.ctx.language
+        self._lookup += 1
+        lookup_number = self._lookup
+
+        def lookup() -> dict[str, list[Article]]:
+            try:
+                return self.ctx.kb().for_findings(ids, language)
+            except KnowledgeBaseError as exc:
+                log.info("no help articles for the findings: %s", exc)
+                return {}
+
+        def done(articles: dict[str, list[Article]]) -> None:
+            if lookup_number == self._lookup and self.collection is collection and not self.running:
+                self.articles = articles
+                self._show_results()
+
+        submit(lookup, on_done=done)
 
     # -- showing the results
     def _clear_results(self) -> None:
