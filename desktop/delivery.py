@@ -38,7 +38,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -637,11 +637,12 @@ class RefreshResult:
 
 
 def refresh_tickets(outbox: Outbox, connector: Connector, backend: str, *, deadline: float | None = None,
-                    monotonic: Callable[[], float] = time.monotonic) -> RefreshResult:
-    """Poll the status and public replies of the user's open tickets on ``backend`` (with the stored etag)."""
+                    monotonic: Callable[[], float] = time.monotonic, also: Collection[int] = ()) -> RefreshResult:
+    """Poll the status and public replies of the user's open tickets on ``backend`` (with the stored etag);
+    ``also``: entries (numbers) to check even if closed (the user reopened it, or commented on it)."""
     result = RefreshResult()
     for entry in outbox.entries(states=("sent",)):
-        if entry.backend != backend or entry.status_state == "closed":
+        if entry.backend != backend or (entry.status_state == "closed" and entry.id not in also):
             continue
         if deadline is not None and monotonic() >= deadline:
             result.unreachable = result.unreachable or "the time for checking ran out"
