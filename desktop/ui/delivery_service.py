@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,7 @@ class DeliveryService(QObject):
         self._send_requested = True  # the first cycle sends what waits from earlier runs
         self._refresh_requested = True  # and checks the tickets
         self._rebuild = False
+        self._also: set[int] = set()  # check these even if closed, at the next check
         self._sender: Sender | None = None
         self._infos: dict[str, ConnectorInfo] = {}
         self._thread: threading.Thread | None = None
@@ -127,10 +129,12 @@ class DeliveryService(QObject):
             self._send_requested = True
         self._wake.set()
 
-    def refresh_now(self) -> None:
-        """Check the tickets now (the user pressed Refresh); sends what is due as well."""
+    def refresh_now(self, numbers: Sequence[int] = ()) -> None:
+        """Check the tickets now (the user pressed Refresh); sends what is due as well. ``numbers``: reports
+        to check even if their ticket is closed (the user just reopened one)."""
         with self._lock:
             self._refresh_requested = True
+            self._also.update(numbers)
             self._send_requested = True
         self._wake.set()
 
@@ -190,6 +194,7 @@ class DeliveryService(QObject):
         with self._lock:
             send, self._send_requested = self._send_requested, False
             refresh, self._refresh_requested = self._refresh_requested, False
+            also, self._also = self._also, set()
         cycle.requested = send or refresh
         minutes = float(self.ctx.settings["tickets.refresh_minutes"])
         every = minutes * 60.0 if minutes > 0 else None
@@ -198,9 +203,12 @@ class DeliveryService(QObject):
         try:
             before = {e.id: e for e in outbox.entries()}
             sender = self._sender_for(outbox)
-            sender.run()
+            result = sender.run()
+            if result.sent or result.completed:  # a new ticket's status, the effect of a comment: check now
+                refresh = True
+                also.update(parse_incident(i) for i in result.completed)  # a comment may reopen a closed one
             if refresh and not self._stopping.is_set():
-                self._refresh(outbox, sender, cycle)
+                self._refresh(outbox, sender, cycle, also)
             after = {e.id: e for e in outbox.entries()}
             self._compare(before, after, cycle)
             problems = [p for p in outbox.problems() if not p.shown]
@@ -220,10 +228,11 @@ class DeliveryService(QObject):
             pause = to_refresh if pause is None else min(pause, to_refresh)
         return pause
 
-    def _refresh(self, outbox: Outbox, sender: Sender, cycle: Cycle) -> None:
-        """Check the status and replies of the open tickets on every helpdesk they were sent to."""
+    def _refresh(self, outbox: Outbox, sender: Sender, cycle: Cycle, also: set[int]) -> None:
+        """Check the status and replies of the open tickets (and of ``also``) on every helpdesk they went to."""
         current = self.ctx.settings["helpdesk.backend"]
-        backends = sorted({e.backend for e in outbox.entries(states=("sent",)) if e.status_state != "closed"})
+        backends = sorted({e.backend for e in outbox.entries(states=("sent",))
+                           if e.status_state != "closed" or e.id in also})
         for backend in backends:
             try:
                 connector = sender.connector(backend)
@@ -238,7 +247,7 @@ class DeliveryService(QObject):
                 continue
             with self._lock:
                 self._infos[backend] = connector.info
-            result = refresh_tickets(outbox, connector, backend)
+            result = refresh_tickets(outbox, connector, backend, also=also)
             if result.unreachable:
                 log.info("could not check every ticket on %s: %s", backend, mask_credentials(result.unreachable))
             for incident, message in result.errors.items():
@@ -294,9 +303,12 @@ class DeliveryService(QObject):
                 "%1", incident_label(number)).replace("%2", title).replace("%3", reason))
         for number, title, count, author, text in cycle.replies:
             snippet = text if len(text) <= 120 else text[:119] + "…"
-            self.ctx.ticketUpdated.emit(number, "reply", self.tr("%n new reply(s) on %1 “%2” from %3: %4", "", count)
-                                        .replace("%1", incident_label(number)).replace("%2", title)
-                                        .replace("%3", author).replace("%4", snippet))
+            if count == 1:
+                text = self.tr("New reply on %1 “%2” from %3: %4")
+            else:  # (English needs no plural forms here: the count is 2 or more)
+                text = self.tr("%n new replies on %1 “%2”, the latest from %3: %4", "", count)
+            self.ctx.ticketUpdated.emit(number, "reply", text.replace("%1", incident_label(number)).replace(
+                "%2", title).replace("%3", author).replace("%4", snippet))
         self.cycleFinished.emit()
 
     def _show_banner(self, key: str, text: str, details: str, *, settings_button: bool = True) -> None:

@@ -321,7 +321,7 @@ class StarRating(QWidget):
 
     def retranslate(self) -> None:
         for score, button in enumerate(self.buttons, 1):
-            name = self.tr("%n star(s) of 5", "", score)
+            name = self.tr("%1 of 5 stars").replace("%1", str(score))
             button.setAccessibleName(name)
             button.setToolTip(name)
 
@@ -688,6 +688,16 @@ class TicketsPage(QWidget):
         self.list_stack.setCurrentWidget(self.table if shown else self.empty)
 
     # ------------------------------------------------------------------ loading
+    def _guard(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``fn`` for a worker's callback, doing nothing once this screen is gone (a worker may outlive it)."""
+        import shiboken6
+
+        def call(result: Any) -> None:
+            if shiboken6.isValid(self):
+                fn(result)
+
+        return call
+
     def activate(self) -> None:
         self.reload()
 
@@ -772,8 +782,8 @@ class TicketsPage(QWidget):
     def _load_detail(self, number: int) -> None:
         self._detail_token += 1
         token = self._detail_token
-        submit(load_detail, self.ctx, number,
-               on_done=lambda detail: self._detail_loaded(token, detail), on_error=self._load_failed)
+        submit(load_detail, self.ctx, number, on_done=self._guard(lambda detail: self._detail_loaded(token, detail)),
+               on_error=self._load_failed)
 
     def _detail_loaded(self, token: int, detail: Detail) -> None:
         if token != self._detail_token:
@@ -1005,7 +1015,7 @@ class TicketsPage(QWidget):
             self._render()
             self.actionFinished.emit(name, False)
 
-        submit(fn, self.ctx, *args, on_done=on_done, on_error=on_error)
+        submit(fn, self.ctx, *args, on_done=self._guard(on_done), on_error=self._guard(on_error))
 
     def send_comment(self) -> None:
         if self.detail is None or not self.send_button.isEnabled():
@@ -1041,7 +1051,7 @@ class TicketsPage(QWidget):
         self._run("state", change_state, self.detail.entry.id, "open", text,
                   done=self.tr("The helpdesk is asked to look at it again."),
                   failed=self.tr("The ticket could not be reopened. Please try again in a moment."),
-                  after=lambda _r: self._state_changed(clear=bool(words)))
+                  after=lambda _r, number=self.detail.entry.id: self._state_changed(number, clear=bool(words)))
 
     def close_ticket(self) -> None:
         if self.detail is None or not self._confirm(
@@ -1054,14 +1064,14 @@ class TicketsPage(QWidget):
         self._run("state", change_state, self.detail.entry.id, "closed", text,
                   done=self.tr("The ticket is closed."),
                   failed=self.tr("The ticket could not be closed. Please try again in a moment."),
-                  after=lambda _r: self._state_changed(clear=False))
+                  after=lambda _r, number=self.detail.entry.id: self._state_changed(number, clear=False))
 
-    def _state_changed(self, *, clear: bool) -> None:
+    def _state_changed(self, number: int, *, clear: bool) -> None:
         if clear:
             self._clear_composer()
         service = service_of(self.ctx)
         if service is not None:
-            service.refresh_now()  # the new state shows once the ticket is checked
+            service.refresh_now([number])  # the new state shows once the ticket is checked (closed ones too)
 
     def _confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
