@@ -309,6 +309,11 @@ def analyse(draft: Draft, settings: Settings) -> Analysis:
     return out
 
 
+# Reports added to an earlier ticket as a comment: id(ctx) -> {incident number: the comment's id}, so the
+# sent panel (told only the number) follows the comment rather than the earlier report.
+_additions: dict[int, dict[int, int]] = {}
+
+
 def file_draft(ctx: AppContext, draft: Draft, settings: Settings, selection: Selection) -> int:
     """File the ticked report in the outbox (or add it to ``draft.add_to``'s ticket); the incident number.
 
@@ -328,7 +333,8 @@ def file_draft(ctx: AppContext, draft: Draft, settings: Settings, selection: Sel
             files.insert(0, Attachment(f"deskline-report-{stamp}.zip", bundle_bytes(Report(report.document, [])),
                                        "application/zip", True))
         text = "\n\n".join(t for t in (" ".join(title.split()), description.strip()) if t)
-        box.add_followup(draft.add_to, "comment", text=text, attachments=files)
+        comment = box.add_followup(draft.add_to, "comment", text=text, attachments=files)
+        _additions.setdefault(id(ctx), {})[draft.add_to] = comment.id
         return draft.add_to
     entry = file_report(box, report, title=title, description=description, category=draft.category,
                         impact=draft.impact, urgency=draft.urgency,
@@ -1178,6 +1184,8 @@ class SentPanel(QWidget):
         self.ctx = ctx
         self.number: int | None = None
         self.entry: Any = None  # desktop.outbox.Entry once read
+        self.comment_id: int | None = None  # the report was added to this earlier ticket as this comment
+        self.comment: Any = None  # desktop.outbox.FollowUp once read
         self.problem = ""  # a paused helpdesk connection, in the outbox's words
         self._loading = False
         self._again = False
@@ -1287,9 +1295,15 @@ class SentPanel(QWidget):
         ctx.outboxChanged.connect(self.refresh)
         self.retranslate()
 
-    def retranslate(self) -> None:
-        self.title.setText(self.tr("Your report was saved"))
+    def _retitle(self) -> None:
+        if self.comment_id is None:
+            self.title.setText(self.tr("Your report was saved"))
+        else:
+            self.title.setText(self.tr("Your addition was saved"))
         self.title.setAccessibleName(self.title.text())
+
+    def retranslate(self) -> None:
+        self._retitle()
         self.intro.setText(self.tr("Deskline sends it to the helpdesk in the background, also after a restart. "
                                    "You can close this window and keep working."))
         self.number_caption.setText(self.tr("&Incident number:"))
@@ -1313,6 +1327,9 @@ class SentPanel(QWidget):
     def show_entry(self, number: int) -> None:
         self.number = number
         self.entry = None
+        self.comment = None
+        self.comment_id = _additions.get(id(self.ctx), {}).pop(number, None)
+        self._retitle()
         self.number_field.setText(incident_label(number))
         self.copied.setText("")
         self._show()
@@ -1352,23 +1369,26 @@ class SentPanel(QWidget):
             return
         self._loading = True
         number = self.number
+        comment_id = self.comment_id
         ctx = self.ctx
 
-        def load() -> tuple[Any, str]:
+        def load() -> tuple[Any, str, Any]:
             box = ctx.outbox()
             entry = box.get(number)
             problems = [p for p in box.problems() if p.backend == ctx.settings["helpdesk.backend"]]
-            return entry, (problems[0].message if problems else "")
+            comment = box.followup(comment_id) if comment_id is not None else None
+            return entry, (problems[0].message if problems else ""), comment
 
         submit(load, on_done=lambda result: self._loaded(number, result),
                on_error=lambda failure: self._load_failed(number, failure))
 
-    def _loaded(self, number: int, result: tuple[Any, str]) -> None:
+    def _loaded(self, number: int, result: tuple[Any, str, Any]) -> None:
         self._loading = False
         if number == self.number:
-            self.entry, self.problem = result
+            self.entry, self.problem, self.comment = result
             self._show()
-            if self.entry is not None and not self.entry.has_work and self.entry.state in ("sent", "failed"):
+            if (self.entry is not None and not self.entry.has_work and self.entry.state in ("sent", "failed")
+                    and (self.comment is None or self.comment.state != "queued")):
                 self._poll.stop()  # nothing will change on its own; outboxChanged still updates
             elif not self._poll.isActive() and self.isVisible():
                 self._poll.start()
@@ -1436,6 +1456,28 @@ class SentPanel(QWidget):
             self._set_details("")
             return
         title, text, details = "", "", ""
+        comment = self.comment
+        if comment is not None and entry.state == "sent" and comment.state == "sent":
+            title = self.tr("Added")
+            text = self.tr("Your addition reached the helpdesk with %1.").replace("%1", incident_label(entry.id))
+            if entry.backend == "local":
+                text = self.tr("Your addition is kept with %1 in the local store on this computer.").replace(
+                    "%1", incident_label(entry.id))
+            self._finish(title, text, "", "sent")
+            return
+        if comment is not None and comment.state == "failed":
+            title = self.tr("Not added: the helpdesk did not accept it")
+            text = self.tr("Your addition is kept on this computer. The helpdesk said: %1. You can try again, or "
+                           "ask your IT support.").replace("%1", html.escape(comment.reason or "?"))
+            self.retry_button.show()
+            self._finish(title, text, "", "failed")
+            return
+        if comment is not None and entry.state == "sent":
+            title = self.tr("Waiting to be sent")
+            text = self.tr("Your addition goes to the helpdesk with %1 in a moment.").replace(
+                "%1", incident_label(entry.id))
+            self._finish(title, text, entry.last_error, "queued")
+            return
         if entry.state == "queued":
             now = time.time()
             if self.problem:
@@ -1482,8 +1524,11 @@ class SentPanel(QWidget):
                            "ask your IT support.").replace("%1", html.escape(entry.failed_reason or "?"))
             self.retry_button.show()
             details = entry.last_error if entry.last_error != entry.failed_reason else ""
+        self._finish(title, text, details, entry.state)
+
+    def _finish(self, title: str, text: str, details: str, state: str) -> None:
         self.state_title.setText(title)
-        colour = {"sent": "#2e7d32", "failed": "#d32f2f"}.get(entry.state, "")
+        colour = {"sent": "#2e7d32", "failed": "#d32f2f"}.get(state, "")
         self.state_title.setStyleSheet(f"color: {colour};" if colour else "")
         self.state_text.setText(text)
         self._set_details(details)

@@ -273,6 +273,36 @@ def test_add_to_an_earlier_report(qtbot: Any, ctx: Any, panel: ReviewPanel, draf
     assert any(n.startswith("deskline-report-") and n.endswith(".zip") for n in names)
 
 
+def test_sent_panel_follows_an_addition_to_an_earlier_ticket(qtbot: Any, ctx: Any, panel: ReviewPanel,
+                                                             draft: Draft) -> None:
+    from desktop.connectors.local import LocalStore
+    from desktop.delivery import Sender
+
+    earlier = _filed(ctx, draft)
+    with Sender.from_settings(ctx.outbox(), ctx.settings) as sender:
+        sender.run()
+    draft.add_to = earlier
+    show(qtbot, panel, draft)
+    assert send(qtbot, panel) == earlier
+    widget = SentPanel(ctx)
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.refreshed, timeout=5000):
+        widget.show_entry(earlier)
+    assert widget.title.text() == "Your addition was saved"
+    assert widget.state_title.text() == "Waiting to be sent"
+    with Sender.from_settings(ctx.outbox(), ctx.settings) as sender:
+        sender.run()
+    with qtbot.waitSignal(widget.refreshed, timeout=5000):
+        ctx.outboxChanged.emit()
+    assert widget.state_title.text() == "Added"
+    assert f"DL-{earlier:06d}" in widget.state_text.text()
+    store = LocalStore(ctx.outbox_folder)
+    try:
+        assert any(c.startswith("The printer prints nothing") for c in store.comments(f"DL-{earlier:06d}"))
+    finally:
+        store.close()
+
+
 def test_review_needed_honours_the_policy(ctx: Any, panel: ReviewPanel, draft: Draft, tmp_path: Path) -> None:
     ctx.settings.values["report.review_skip"] = ["summary", "findings", "system_report"]
     panel.draft = draft
