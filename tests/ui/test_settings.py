@@ -349,3 +349,17 @@ def test_every_control_has_an_accessible_name(page: SettingsPage) -> None:
                 and not isinstance(w.parent(), (QAbstractSpinBox, QComboBox, QLineEdit))]  # their own parts
     assert len(controls) > 20
     assert [w.objectName() or type(w).__name__ for w in controls if not w.accessibleName()] == []
+
+
+def test_no_sideways_scrolling_in_the_narrowest_window(qtbot, ctx: AppContext, english: None) -> None:
+    from desktop.ui import i18n
+
+    i18n.install("ru")  # the longer titles
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(670, 600)  # the main window's minimum width less its navigation
+    page.show()
+    qtbot.waitUntil(lambda: page._never_send_columns > 0)
+    qtbot.waitUntil(lambda: page.scroll.widget().width() <= page.scroll.viewport().width())
+    assert not page.scroll.horizontalScrollBar().isVisible()
+    assert page._never_send_columns >= 2
