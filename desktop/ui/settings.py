@@ -209,19 +209,20 @@ class SettingsPage(QWidget):
         self.intro.setWordWrap(True)
         outer.addWidget(self.intro)
 
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        body = QWidget(self.scroll)
+        self.scroller = QScrollArea(self)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget(self.scroller)
         body.setObjectName("SettingsBody")
         self.body = QVBoxLayout(body)
         self.body.setContentsMargins(0, 4, 12, 4)
         self.body.setSpacing(14)
-        self.scroll.setWidget(body)
-        outer.addWidget(self.scroll, 1)
-        self.scroll.viewport().installEventFilter(self)
+        self.scroller.setWidget(body)
+        outer.addWidget(self.scroller, 1)
+        self.scroller.viewport().installEventFilter(self)
 
         self._groups: dict[str, tuple[QGroupBox, QLabel, QLabel, QFormLayout]] = {}
+        self._lock_rows: dict[str, QWidget] = {}
         self._build_language(body)
         self._build_connection(body)
         self._build_proxy(body)
@@ -250,7 +251,8 @@ class SettingsPage(QWidget):
         self.save_button.clicked.connect(self.save)
         bar.addWidget(self.save_button)
         outer.addLayout(bar)
-        QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
+        save_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self)
+        save_shortcut.activated.connect(self.save)
 
         self._load(initial=True)
         ctx.settingsChanged.connect(self._settings_changed)
@@ -291,6 +293,7 @@ class SettingsPage(QWidget):
         layout.addLayout(form)
         self.body.addWidget(box)
         self._groups[name] = (box, lock_note, about, form)
+        self._lock_rows[name] = lock_row
         return form
 
     def _add(self, group: str, key: str, control: QWidget, get: Callable[[], Any], put: Callable[[Any], None],
@@ -487,7 +490,7 @@ class SettingsPage(QWidget):
             return
         widest = max(box.sizeHint().width() for box in boxes)
         spacing = self._never_send_grid.horizontalSpacing()
-        room = self.scroll.viewport().width() - 60  # the group box's margins and the body's
+        room = self.scroller.viewport().width() - 60  # the group box's margins and the body's
         columns = max(1, min(3, (room + spacing) // (widest + spacing)))
         if columns == self._never_send_columns:
             return
@@ -500,7 +503,7 @@ class SettingsPage(QWidget):
             self._never_send_grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+        if watched is self.scroller.viewport() and event.type() == QEvent.Type.Resize:
             self._layout_never_send()
         return super().eventFilter(watched, event)
 
@@ -613,7 +616,7 @@ class SettingsPage(QWidget):
     def _render_locks(self) -> None:
         for name, (_box, note, _about, _form) in self._groups.items():
             reasons = self._lock_reasons.get(name, [])
-            note.parentWidget().setVisible(bool(reasons))
+            self._lock_rows[name].setVisible(bool(reasons))
             if reasons:
                 text = self.tr("Some of these settings are set by your organisation and cannot be changed here: %1")
                 note.setText(text.replace("%1", " ".join(reasons)))
@@ -695,10 +698,10 @@ class SettingsPage(QWidget):
 
         self.never_send_label.setText(self.tr("Parts of the system report that are never collected for your "
                                          "reports. The helpdesk may need some of them to help you."))
-        for name, box in self.never_send.items():
+        for name, check in self.never_send.items():
             title = self.probe_title(name)
-            box.setText(title)
-            box.setAccessibleName(self.tr("Never send: %1").replace("%1", title))
+            check.setText(title)
+            check.setAccessibleName(self.tr("Never send: %1").replace("%1", title))
         self._never_send_columns = 0
         self._layout_never_send()
         self.pseudonymize.setText(self.tr("Hide names and addresses in reports"))
@@ -865,7 +868,7 @@ class SettingsPage(QWidget):
             self._show_error(key)
         if problems:
             first = self._fields[next(k for k in self._fields if k in problems)]
-            self.scroll.ensureWidgetVisible(first.controls[0])
+            self.scroller.ensureWidgetVisible(first.controls[0])
             first.controls[0].setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -------------------------------------------------------------------------------------- actions

@@ -277,7 +277,7 @@ class Tray(QObject):
         self.icon.messageClicked.connect(self.controller.message_clicked)
         self.controller.notificationRequested.connect(self._notify)
         self.controller.stateChanged.connect(self._update)
-        window.hide_on_close = True
+        window.hide_on_close = True  # MainWindow: closing hides it (Deskline stays in the tray)
         window.installEventFilter(self)
         self._update()
         self.icon.show()
@@ -297,7 +297,7 @@ class Tray(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if watched is self.window:
-            if event.type() == QEvent.Type.Close and self.window.hide_on_close:
+            if event.type() == QEvent.Type.Close and getattr(self.window, "hide_on_close", False):
                 self.controller.window_closed()
             elif event.type() == QEvent.Type.WindowActivate and self.controller.unread \
                     and getattr(self.window, "current_key", lambda: "")() == "tickets":

@@ -360,6 +360,6 @@ def test_no_sideways_scrolling_in_the_narrowest_window(qtbot, ctx: AppContext, e
     page.resize(670, 600)  # the main window's minimum width less its navigation
     page.show()
     qtbot.waitUntil(lambda: page._never_send_columns > 0)
-    qtbot.waitUntil(lambda: page.scroll.widget().width() <= page.scroll.viewport().width())
-    assert not page.scroll.horizontalScrollBar().isVisible()
+    qtbot.waitUntil(lambda: page.scroller.widget().width() <= page.scroller.viewport().width())
+    assert not page.scroller.horizontalScrollBar().isVisible()
     assert page._never_send_columns >= 2
