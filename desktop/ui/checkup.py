@@ -178,13 +178,16 @@ class CheckPage(QWidget):
         self.start_button.setObjectName("StartCheck")
         self.start_button.setMinimumHeight(36)
         self.start_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        self.start_button.setStyleSheet(
+        self.setStyleSheet(
             "QPushButton#StartCheck { padding: 7px 20px; background: palette(highlight); color: "
             "palette(highlighted-text); border: 1px solid palette(highlight); border-radius: 4px; font-weight: bold; }"
             "QPushButton#StartCheck:focus { border: 2px solid palette(text); }"
-            "QPushButton#StartCheck:disabled { background: palette(button); color: palette(mid); }")
+            "QPushButton#StartCheck:disabled { background: palette(button); color: palette(button-text); "
+            "border: 1px solid palette(mid); }"
+            "QPushButton#StopCheck { padding: 7px 16px; }")
         self.stop_button = QPushButton(self)
         self.stop_button.setObjectName("StopCheck")
+        self.stop_button.setMinimumHeight(36)
         self.stop_button.setVisible(False)
         controls.addWidget(self.start_button)
         controls.addWidget(self.stop_button)
@@ -257,6 +260,7 @@ class CheckPage(QWidget):
         self.details_button.setAccessibleName(self.tr("Show why these checks did not finish"))
         self.scroll.setAccessibleName(self.tr("What the check found"))
         if self.running:
+            self.start_button.setText(self.tr("Checking…"))
             self.status.setText(self.last_progress or self.tr("Starting the check…"))
         elif self.collection is not None:
             self._show_results()
@@ -293,6 +297,7 @@ class CheckPage(QWidget):
         self.progress.setRange(0, 0)  # busy until the first probe reports how many there are
         self.progress.setVisible(True)
         self.start_button.setEnabled(False)
+        self.start_button.setText(self.tr("Checking…"))
         self.stop_button.setVisible(True)
         self.stop_button.setFocus()
         self.last_progress = ""

@@ -78,15 +78,19 @@ def load_kb(ctx: AppContext) -> tuple[KnowledgeBase, str]:
 
 
 def first_sentence(article: Article, width: int = 140) -> str:
-    """A one-line summary of an article for the popular topics: its first plain sentence."""
+    """A one-line summary of an article for the popular topics: its first plain lines (a short first step,
+    "Empty the Trash.", is joined with the next)."""
+    parts: list[str] = []
     for line in article.body.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         text = re.sub(r"^(\d+\.|[-*])\s+", "", line)
-        text = re.sub(r"[*_`>\[\]]", "", text)
-        return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-    return ""
+        parts.append(re.sub(r"[*_`>\[\]]", "", text))
+        if sum(len(p) for p in parts) >= 60:
+            break
+    text = " ".join(parts)
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def clean_snippet(snippet: str) -> str:
