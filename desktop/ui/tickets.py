@@ -613,7 +613,7 @@ class TicketsPage(QWidget):
     def retranslate(self) -> None:
         self.title.setText(self.tr("My tickets"))
         self.title.setAccessibleName(self.tr("My tickets"))
-        self.filter_label.setText(self.tr("&Show:"))
+        self.filter_label.setText(self.tr("S&how:"))
         self.filter.setItemText(0, self.tr("Open tickets"))
         self.filter.setItemText(1, self.tr("All tickets"))
         self.filter.setAccessibleName(self.tr("Which tickets to show"))
@@ -643,15 +643,15 @@ class TicketsPage(QWidget):
         self.conversation.setAccessibleName(self.tr("Conversation"))
         self.rating_box.setTitle(self.tr("Resolved: how did we do?"))
         self.stars.retranslate()
-        self.remark_label.setText(self.tr("A &remark (optional):"))
+        self.remark_label.setText(self.tr("A re&mark (optional):"))
         self.remark.setAccessibleName(self.tr("Remark about the help"))
         self.remark.setPlaceholderText(self.tr("What was good, what could be better"))
-        self.rate_button.setText(self.tr("Send &rating"))
+        self.rate_button.setText(self.tr("Send r&ating"))
         self.rate_button.setAccessibleName(self.tr("Send the rating"))
         self.rating_note.setText(self.tr("This helpdesk has no place for ratings, so yours is added to the "
                                          "ticket as a comment."))
         self.comment_box.setTitle(self.tr("Add a comment"))
-        self.comment_label.setText(self.tr("&Anything new? Write it here; you can attach files too."))
+        self.comment_label.setText(self.tr("Anything new? &Write it here; you can attach files too."))
         self.comment.setAccessibleName(self.tr("Your comment"))
         self.comment.setPlaceholderText(self.tr("For example: it happened again this morning"))
         self.files.setAccessibleName(self.tr("Files to attach (Delete removes the chosen one)"))
@@ -826,7 +826,7 @@ class TicketsPage(QWidget):
         sent, failed = e.state == "sent", e.state == "failed"
         waiting = e.state in ("queued", "sending")
         self.retry_button.setVisible(failed or (waiting and bool(e.last_error)))
-        self.retry_button.setText(self.tr("&Retry") if failed else self.tr("&Try now"))
+        self.retry_button.setText(self.tr("Retr&y") if failed else self.tr("Try &now"))
         done = sent and e.status_state in DONE
         self.reopen_button.setVisible(done)
         self.close_button.setVisible(sent and e.status_state not in CLOSED)
@@ -899,9 +899,10 @@ class TicketsPage(QWidget):
                 f"{self._part_state(p.state, p.reason)}</span>" for p in files) + "</div>"
         block(e.created, 0, self.tr("You reported"), f"<b>{html.escape(e.title)}</b>"
               + (f"<br>{words}" if words else ""), extra)
+        new_mark = html.escape(self.tr("New"))
+        accent_css = pal.color(QPalette.ColorRole.Highlight).name()
         for r in detail.replies:
-            new = f" <b style='color:{pal.color(QPalette.ColorRole.Highlight).name()}'>{self.tr('New')}</b>" \
-                if r.reply_id in detail.new_replies else ""
+            new = f" <b style='color:{accent_css}'>{new_mark}</b>" if r.reply_id in detail.new_replies else ""
             who = r.author or self.tr("Helpdesk")
             text = html.escape(r.text).replace("\n", "<br>")
             block(_iso_ts(r.created), 1, who, text + new, bg=theirs_css)
@@ -936,8 +937,8 @@ class TicketsPage(QWidget):
         if f.state == "sent":
             return html.escape(self.tr("Delivered") + (f" ({f.reason})" if f.reason else ""))
         if f.state == "failed":
-            return (f"<span style='color:{self._bad_colour()}'>"
-                    f"{html.escape(self.tr('Not delivered: %1').replace('%1', f.reason))}</span>")
+            text = html.escape(self.tr("Not delivered: %1").replace("%1", f.reason))
+            return f"<span style='color:{self._bad_colour()}'>{text}</span>"
         return html.escape(self.tr("Waiting to be sent"))
 
     # ------------------------------------------------------------------ composer
