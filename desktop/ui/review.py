@@ -219,12 +219,30 @@ def _attachment_keys(selection: Selection) -> list[Key]:
 
 
 def measure(draft: Draft, settings: Settings, selection: Selection,
-            info_of: Callable[[Settings], ConnectorInfo | None] = backend_info) -> Measure:
-    """Build the ticked report and size what goes: its bundle and every file (call from a worker)."""
+            info_of: Callable[[Settings], ConnectorInfo | None] = backend_info,
+            known: Analysis | None = None) -> Measure:
+    """Build the ticked report and size what goes: its bundle and every file (call from a worker).
+
+    With ``known`` (the analysis of this draft) the files' redacted content is taken from it instead of
+    redacting them again (seconds for a log of a few MB); the system report is always built anew.
+    """
     from desktop.delivery import fit_name, report_payload
     from desktop.outbox import Part
 
-    report = build_report(draft, settings, selection)
+    keys = _attachment_keys(selection)
+    if known is not None and all(k in known.attachments for k in keys):
+        bare = build_report(draft, settings, dataclasses.replace(selection, files=(), screenshots=()))
+        attachments = [known.attachments[k] for k in keys]
+        names = {a.name for a in attachments}
+        document = dict(bare.document)
+        document["attachments"] = [a.describe() for a in attachments]
+        masked = [m for m in known.report.document["redaction"]["maskings"]
+                  if m["where"].startswith("attachments/") and m["where"][len("attachments/"):] in names]
+        document["redaction"] = {**bare.document["redaction"],
+                                 "maskings": [*bare.document["redaction"]["maskings"], *masked]}
+        report = Report(document, attachments)
+    else:
+        report = build_report(draft, settings, selection)
     info = info_of(settings)
     limit = piece_limit(info)
     part = Part(0, "report", "deskline-report.zip", "application/zip", 0, "", True, "pending", "", False)
@@ -235,7 +253,7 @@ def measure(draft: Draft, settings: Settings, selection: Selection,
 
         data = bundle_bytes(Report(report.document, []))
     pieces = [Piece(("report",), part.name, len(data), "size" if limit and len(data) > limit else "")]
-    for key, att in zip(_attachment_keys(selection), report.attachments, strict=True):
+    for key, att in zip(keys, report.attachments, strict=True):
         refused = ""
         if info is not None and fit_name(info, att.name, att.media_type) is None:
             refused = "type"
@@ -312,6 +330,33 @@ def analyse(draft: Draft, settings: Settings) -> Analysis:
 # Reports added to an earlier ticket as a comment: id(ctx) -> {incident number: the comment's id}, so the
 # sent panel (told only the number) follows the comment rather than the earlier report.
 _additions: dict[int, dict[int, int]] = {}
+
+
+AnalysisKey = tuple[Any, ...]
+
+
+def analysis_key(draft: Draft, settings: Settings) -> AnalysisKey:
+    """What an analysis depends on: the words, the files as they are on disk, the collection, the settings."""
+    def stat(path: Path) -> tuple[str, int, int]:
+        try:
+            st = path.stat()
+        except OSError:
+            return (str(path), -1, -1)
+        return (str(path), st.st_size, st.st_mtime_ns)
+
+    return (draft.title, draft.full_description(), tuple(stat(p) for p in draft.files),
+            tuple(stat(p) for p in draft.screenshots), id(draft.collection), settings["report.pseudonymize"],
+            settings["report.keep_private_ips"])
+
+
+def analyse_again(draft: Draft, settings: Settings,
+                  previous: tuple[AnalysisKey, Analysis] | None) -> tuple[AnalysisKey, Analysis]:
+    """:func:`analyse`, or the previous analysis when nothing it depends on changed (the wizard shows
+    the review again after the user went back without changing anything)."""
+    key = analysis_key(draft, settings)
+    if previous is not None and previous[0] == key:
+        return previous
+    return key, analyse(draft, settings)
 
 
 def file_draft(ctx: AppContext, draft: Draft, settings: Settings, selection: Selection) -> int:
@@ -460,6 +505,7 @@ class ReviewPanel(QWidget):
         self.sending = False
         self._generation = 0  # bumps with every new draft or tick change; late worker results are dropped
         self._draft_generation = 0  # bumps with every new draft; a late analysis of an older one is dropped
+        self._analysis_cache: tuple[AnalysisKey, Analysis] | None = None
         self._unticked: set[Key] = set()  # what the user unticked, kept across set_draft calls
         self._files: tuple[tuple[Path, ...], tuple[Path, ...]] = ((), ())
         self._items: dict[Key, QTreeWidgetItem] = {}
@@ -634,10 +680,13 @@ class ReviewPanel(QWidget):
         self._show_never_sent()
         self._update_sendable()
         generation = self._draft_generation
-        submit(analyse, draft, self.ctx.settings,
+        submit(analyse_again, draft, self.ctx.settings, self._analysis_cache,
                on_done=lambda result: self._analysed(generation, result),
                on_error=lambda failure: self._analysis_failed(generation, failure))
-        self._schedule_measure()
+        self._generation += 1  # a measurement under way is of the previous draft
+        self._show_measure()
+        if draft.collection is not None:
+            self.size_text.setText(self.tr("Measuring…"))
 
     def set_collection_progress(self, done: int, total: int, text: str = "") -> None:
         """Optional: the wizard may pass its collection progress here while ``draft.collection`` is None."""
@@ -896,7 +945,7 @@ class ReviewPanel(QWidget):
             self._show_measure()
             return
         generation = self._generation
-        submit(measure, draft, self.ctx.settings, self.selection(), backend_info,
+        submit(measure, draft, self.ctx.settings, self.selection(), backend_info, self.analysis,
                on_done=lambda result: self._measured(generation, result),
                on_error=lambda failure: self._measure_failed(generation, failure))
 
@@ -929,6 +978,9 @@ class ReviewPanel(QWidget):
             self.size_text.setText(self.tr("Worked out when the collection is done.") if self.draft else "")
             return
         if m is None:
+            self.meter.setRange(0, 1)
+            self.meter.setValue(0)
+            self.meter.setFormat("")
             return
         files = len(m.pieces) - 1
         report_size = m.pieces[0].size
@@ -988,16 +1040,18 @@ class ReviewPanel(QWidget):
         self.meter.setStyleSheet(f"QProgressBar::chunk {{ background-color: {colour}; }}" if colour else "")
 
     # -- analysis (badges and previews)
-    def _analysed(self, generation: int, result: Analysis) -> None:
+    def _analysed(self, generation: int, result: tuple[AnalysisKey, Analysis]) -> None:
         if generation != self._draft_generation:
             return  # a newer draft came meanwhile; its own analysis follows
-        self.analysis = result
+        self._analysis_cache = result
+        self.analysis = result[1]
         self._updating = True
         try:
             self._apply_analysis()
         finally:
             self._updating = False
         self._show_preview()
+        self._schedule_measure()  # now with the files' redacted content at hand
         self.analysed.emit()
 
     def _analysis_failed(self, generation: int, failure: Failure) -> None:
@@ -1006,6 +1060,7 @@ class ReviewPanel(QWidget):
         log.debug("preview failed: %s", failure.details)
         self.preview.setPlainText(self.tr("The preview could not be made: %1").replace(
             "%1", failure.message or type(failure.exception).__name__))
+        self._schedule_measure()
 
     # -- previews
     def _whole_toggled(self, on: bool) -> None:
@@ -1543,5 +1598,6 @@ class SentPanel(QWidget):
         self._poll.stop()
 
 
-__all__ = ["Analysis", "Measure", "Piece", "ReviewPanel", "Selection", "SentPanel", "analyse", "backend_info",
+__all__ = ["Analysis", "Measure", "Piece", "ReviewPanel", "Selection", "SentPanel", "analyse", "analyse_again",
+           "backend_info",
            "build_report", "file_draft", "highlight", "measure", "review_needed", "trimmed_draft"]
