@@ -380,6 +380,7 @@ class ConsentDialog(QDialog):
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         self._fit()
         super().showEvent(event)
+        self.deny.setFocus(Qt.FocusReason.ActiveWindowFocusReason)  # Enter and Space both mean no
 
     def _fit(self) -> None:
         """Make the dialog tall enough for its wrapped texts at its width (a dialog's size hint alone

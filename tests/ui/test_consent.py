@@ -121,6 +121,7 @@ def test_the_dialog_says_who_for_which_ticket_what_and_how_long(qtbot: Any, app:
     assert "30 minutes" in dialog.duration.text()
     assert "0:" in dialog.countdown.text() and "refused" in dialog.countdown.text()
     assert dialog.deny.isDefault() and not dialog.allow.isDefault()
+    assert dialog.focusWidget() is dialog.deny
     for widget in (dialog.deny, dialog.allow, dialog.length, dialog.fingerprint, dialog.engineer, dialog.progress):
         assert widget.accessibleName(), widget
     assert not asking.results  # the agent is still waiting for the user
