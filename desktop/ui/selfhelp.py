@@ -26,7 +26,9 @@ from PySide6.QtGui import (
     QPainter,
     QShortcut,
     QTextBlockFormat,
+    QTextCharFormat,
     QTextCursor,
+    QTextFormat,
 )
 from PySide6.QtWidgets import (
     QFrame,
@@ -494,6 +496,18 @@ class SelfHelpPage(QWidget):
         fmt.setLineHeight(135, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
         fmt.setBottomMargin(6)
         cursor.mergeBlockFormat(fmt)
+        # Markdown headings come out very large; a calmer size reads better next to the list
+        block = self.article.document().begin()
+        while block.isValid():
+            level = block.blockFormat().headingLevel()
+            if level:
+                heading_cursor = QTextCursor(block)
+                heading_cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+                char = QTextCharFormat()
+                # Qt's size steps: 0 is the body size, each step about 1.2 times larger
+                char.setProperty(QTextFormat.Property.FontSizeAdjustment, 2 if level == 1 else 1)
+                heading_cursor.mergeCharFormat(char)
+            block = block.next()
 
     def shown_article(self) -> tuple[str, str] | None:
         """(language, id) of the article on screen."""
