@@ -426,3 +426,47 @@ def test_sent_panel_waiting_with_a_retry_time_then_a_helpdesk_ticket(qtbot: Any,
     assert "ticket #42" in sent.state_text.text()
     assert "https://help.example.org/tickets/42" in sent.state_text.text()
     assert "still being sent" in sent.state_text.text()  # the files follow the ticket
+
+
+# ------------------------------------------------------------------------------- keyboard and languages
+
+def test_every_control_has_an_accessible_name(qtbot: Any, ctx: Any, panel: ReviewPanel, sent: SentPanel,
+                                              draft: Draft) -> None:
+    from tests.ui import walk
+
+    panel.set_send_button_visible(True)
+    show(qtbot, panel, draft)
+    number = _filed(ctx, draft)
+    with qtbot.waitSignal(sent.refreshed, timeout=5000):
+        sent.show_entry(number)
+    unnamed = [walk.describe(w) for root in (panel, sent) for w in walk.interactive(root) if not w.accessibleName()]
+    assert not unnamed, unnamed
+    # the labels lead to their controls (Alt+letter)
+    assert panel.tree_label.buddy() is panel.tree
+    assert panel.preview_label.buddy() is panel.preview
+    assert sent.number_caption.buddy() is sent.number_field
+
+
+def test_review_and_sent_panels_in_russian(qtbot: Any, ctx: Any, draft: Draft) -> None:
+    from desktop.ui import i18n
+    from tests.ui.test_translations import TS_FILES, Catalogue, _untranslated
+
+    assert i18n.install("ru") == "ru"
+    try:
+        draft.title = "Принтер не печатает"
+        draft.description = "С утра ничего не выходит."
+        widget = ReviewPanel(ctx)
+        qtbot.addWidget(widget)
+        show(qtbot, widget, draft)
+        after = SentPanel(ctx)
+        qtbot.addWidget(after)
+        with qtbot.waitSignal(after.refreshed, timeout=5000):
+            after.show_entry(_filed(ctx, draft))
+        catalogue = Catalogue(TS_FILES)
+        bad = _untranslated(widget, catalogue) + _untranslated(after, catalogue)
+        assert not bad, bad
+        assert widget._groups["system"].text(0) == "Отчёт о системе"
+        assert "байт" in widget._items[("file", 0)].text(1)
+        assert after.state_title.text() == "Ожидает отправки"
+    finally:
+        i18n.install("en")
