@@ -100,7 +100,9 @@ def light_palette() -> QPalette:
     p.setColor(QPalette.ColorGroup.All, QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     p.setColor(QPalette.ColorGroup.All, QPalette.ColorRole.PlaceholderText, QColor("#6b6f76"))
     p.setColor(QPalette.ColorGroup.All, QPalette.ColorRole.Link, QColor("#1f5fbf"))
-    p.setColor(QPalette.ColorGroup.Inactive, QPalette.ColorRole.Highlight, QColor("#9dbbe8"))
+    # an inactive window's selection: a pale blue with dark text (white on it would not be readable)
+    p.setColor(QPalette.ColorGroup.Inactive, QPalette.ColorRole.Highlight, QColor("#c8d8f0"))
+    p.setColor(QPalette.ColorGroup.Inactive, QPalette.ColorRole.HighlightedText, QColor("#1b1b1b"))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor("#b8b8b8"))
     return p
 

@@ -57,8 +57,9 @@ def test_text_contrast(name: str) -> None:
                                                                          QPalette.ColorRole.Base),
              (QPalette.ColorRole.ButtonText, QPalette.ColorRole.Button),
              (QPalette.ColorRole.HighlightedText, QPalette.ColorRole.Highlight)]
-    for fg, bg in pairs:
-        assert contrast(p.color(fg), p.color(bg)) >= 4.5, (name, fg, bg)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        for fg, bg in pairs:
+            assert contrast(p.color(group, fg), p.color(group, bg)) >= 4.5, (name, group, fg, bg)
     assert contrast(p.color(QPalette.ColorRole.PlaceholderText), p.color(QPalette.ColorRole.Base)) >= 3.0
 
 
