@@ -158,6 +158,10 @@ def run(folder: Path, language: str, theme: str) -> int:
     window.activateWindow()
     s = Shooter(folder, language, theme)
     s.wait_until(window.isVisible)
+    # without a window manager the window is not activated by itself; an active window is what users see
+    window.activateWindow()
+    if not s.wait_until(window.isActiveWindow, 3):
+        log("the main window could not be activated: pictures show it inactive")
 
     for key, *_rest in PAGES:
         s.shot(key, lambda key=key: _page(s, window, key))
@@ -251,9 +255,12 @@ def run(folder: Path, language: str, theme: str) -> int:
         if not s.wait_until(lambda: controller.dialogs(), 20):
             raise RuntimeError("the consent dialog did not appear")
         dialog = controller.dialogs()[0]
+        dialog.activateWindow()
+        s.wait_until(dialog.isActiveWindow, 3)
         s.save(dialog, "consent-dialog")
         dialog.accept()
         s.wait_until(lambda: answer, 20)
+        window.activateWindow()
         s.wait(300)
         s.save(window, "session-banner")
         window.show_page("sessions")
