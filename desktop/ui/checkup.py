@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.config import Settings
 from desktop.diagnostics.findings import CRITICAL, INFO, SEVERITIES, WARNING, Finding
@@ -305,9 +306,10 @@ class CheckPage(QWidget):
         language = self.ctx.language
         self.task = submit(
             run_check, self.collector, self.ctx.settings, lambda ids: self.ctx.kb().for_findings(ids, language),
-            on_done=lambda result: self._done(run, result),
-            on_error=lambda failure: self._failed(run, failure),
-            on_progress=lambda done, total, title: self._progress(run, done, total, title),
+            # the callbacks are closures, which Qt does not disconnect when the page goes: check it is still there
+            on_done=lambda result: isValid(self) and self._done(run, result),
+            on_error=lambda failure: isValid(self) and self._failed(run, failure),
+            on_progress=lambda done, total, title: isValid(self) and self._progress(run, done, total, title),
         )
 
     def stop(self) -> None:
@@ -389,7 +391,7 @@ class CheckPage(QWidget):
                 return {}
 
         def done(articles: dict[str, list[Article]]) -> None:
-            if lookup_number == self._lookup and self.collection is collection and not self.running:
+            if isValid(self) and lookup_number == self._lookup and self.collection is collection and not self.running:
                 self.articles = articles
                 self._show_results()
 

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QPainter,
+    QResizeEvent,
     QShortcut,
     QTextBlockFormat,
     QTextCharFormat,
@@ -178,6 +179,25 @@ class SearchBox(QLineEdit):
         super().keyPressEvent(event)
 
 
+class ArticleView(QTextBrowser):
+    """The article reader: lines no longer than :attr:`MAX_TEXT_WIDTH` pixels however wide the window."""
+
+    MAX_TEXT_WIDTH = 720
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_text_width()
+
+    def fit_text_width(self) -> None:
+        root = self.document().rootFrame()
+        fmt = root.frameFormat()
+        margin = self.document().documentMargin()
+        spare = max(0.0, self.viewport().width() - 2 * margin - self.MAX_TEXT_WIDTH)
+        if abs(fmt.rightMargin() - spare) >= 1:
+            fmt.setRightMargin(spare)
+            root.setFrameFormat(fmt)
+
+
 class SelfHelpPage(QWidget):
     # The list now shows the results for this query ("" for the popular topics).
     resultsShown = Signal(str)
@@ -243,7 +263,7 @@ class SelfHelpPage(QWidget):
         self.empty_note.setVisible(False)
         left_layout.addWidget(self.empty_note)
 
-        self.article = QTextBrowser(self.splitter)
+        self.article = ArticleView(self.splitter)
         self.article.setObjectName("HelpArticle")
         self.article.setOpenLinks(False)
         self.article.setFrameShape(QFrame.Shape.StyledPanel)
@@ -484,6 +504,7 @@ class SelfHelpPage(QWidget):
         self._shown = (article.language, article.id)
         self.article.setMarkdown(article.body)
         self._polish_document()
+        self.article.fit_text_width()
         self.article.verticalScrollBar().setValue(0)
         self.article.setAccessibleDescription(article.title)
         return True
