@@ -16,6 +16,9 @@ What it allows, and nothing more:
   command of a connection asks the :class:`~agent.consent.ConsentGate` in a worker thread, never inside
   a paramiko callback, with ``consent_timeout``; the grant is checked (expiry, ``revoked()``) before
   every later command.
+* **Order on the wire**: a channel's command starts only after paramiko has sent its reply to the
+  ``exec`` request (see ``_hook_replies``), so even an instant refusal cannot close the channel before
+  the client has heard that its request was accepted.
 * **Limits**: ``max_sessions`` connections at once (more are closed at once and audited, a burst
   folded into one record a second with its count, so a flood cannot rotate the history out of the
   log; the count includes connections still in their handshake); handshake and authentication within
@@ -233,6 +236,7 @@ class _Connection(paramiko.ServerInterface):
         self.grant: Grant | None = None
         self.denial: Denial | None = None
         self._closing = threading.Event()
+        self._replies_hooked = False
 
     # -- audit
     def audit(self, event: str, **fields: Any) -> None:
@@ -373,7 +377,41 @@ class _Connection(paramiko.ServerInterface):
             if state is None or state.command is not None:
                 return False
             state.command = bytes(command)
-        state.requested.set()
+        if not self._replies_hooked:
+            state.requested.set()  # fallback (see _hook_replies): the reply may then trail a quick answer
+        return True
+
+    def _hook_replies(self, transport: paramiko.Transport) -> bool:
+        """Start a channel's command only once paramiko has replied to its ``exec`` request.
+
+        paramiko sends that reply (CHANNEL_SUCCESS) on the transport thread *after*
+        ``check_channel_exec_request`` returns. A worker woken from inside the callback can have a quick
+        answer ready (a refusal: bad command, consent denied or revoked) and send it, its exit status and
+        CLOSE before the reply goes out; paramiko's client, still waiting for the reply, then sees the
+        channel closed and raises "Channel closed" instead of reading the answer. So the worker is woken
+        from a wrapper around paramiko's channel-request handler, after the reply has been sent.
+
+        The handler table is paramiko's (``Transport._channel_handler_table``, unchanged since 1.x);
+        this transport gets its own copy. Without it (a future paramiko), the worker is woken from the
+        callback as before, and False is returned.
+        """
+        table: Any = getattr(transport, "_channel_handler_table", None)
+        handler = table.get(paramiko.common.MSG_CHANNEL_REQUEST) if isinstance(table, dict) else None
+        if not isinstance(table, dict) or not callable(handler):
+            log.debug("paramiko has no channel handler table: commands may start before the exec reply")
+            return False
+
+        def handle_request(channel: paramiko.Channel, message: paramiko.Message) -> None:
+            try:
+                handler(channel, message)  # calls check_channel_*_request, then sends the reply
+            finally:
+                with self._lock:
+                    state = self._channels.get(channel.get_id())
+                if state is not None and state.command is not None:
+                    state.requested.set()
+
+        transport._channel_handler_table = {  # type: ignore[attr-defined]  # paramiko's own, see above
+            **table, paramiko.common.MSG_CHANNEL_REQUEST: handle_request}
         return True
 
     # -- the connection's own thread
@@ -402,6 +440,7 @@ class _Connection(paramiko.ServerInterface):
         backstop = config.auth_deadline + 2.0
         transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = backstop
         transport.add_server_key(self.server.host_key)
+        self._replies_hooked = self._hook_replies(transport)
         self.transport = transport
         transport.start_server(event=threading.Event(), server=self)
         deadline = self.started + config.auth_deadline
