@@ -44,7 +44,7 @@ log = logging.getLogger("deskline.ui")
 
 Collector = Callable[..., draft.Collection]
 
-#: A severity's colour: the stripe beside a finding. Mid tones, readable on light and dark palettes.
+# A severity's colour: the stripe beside a finding. Mid tones, readable on light and dark palettes.
 COLOURS = {CRITICAL: "#d64545", WARNING: "#e0a100", INFO: "#3d8fd6"}
 ICONS = {
     CRITICAL: QStyle.StandardPixmap.SP_MessageBoxCritical,

@@ -706,7 +706,7 @@ def _printers_service_down(f: Finding) -> Texts:
     return translate("Findings", "The printing service is not running"), detail, step
 
 
-#: Finding id -> the function that writes its texts in the interface language.
+# Finding id -> the function that writes its texts in the interface language.
 TABLE: Mapping[str, Callable[[Finding], Texts]] = {
     "network.not_connected": _network_not_connected,
     "network.no_default_route": _network_no_default_route,

@@ -55,14 +55,14 @@ from desktop.ui.workers import Failure, submit
 
 log = logging.getLogger("deskline.ui")
 
-#: Topics shown while the search box is empty, by article id (missing ones are skipped).
+# Topics shown while the search box is empty, by article id (missing ones are skipped).
 POPULAR = ("printer-offline", "wifi-not-connecting", "vpn-not-connecting", "password-locked", "slow-computer",
            "disk-full", "sound-camera-calls", "email-not-working")
-#: Results shown for a query.
+# Results shown for a query.
 LIMIT = 6
-#: A result scoring below this share of the best one is noise (it matched one common word) and is left out.
+# A result scoring below this share of the best one is noise (it matched one common word) and is left out.
 RELATIVE_CUT = 0.2
-#: Milliseconds after the last key press before searching.
+# Milliseconds after the last key press before searching.
 DEBOUNCE_MS = 150
 
 ID_ROLE = Qt.ItemDataRole.UserRole

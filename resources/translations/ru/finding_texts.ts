@@ -761,7 +761,6 @@
     </message>
     <message>
         <source>Needs attention now</source>
-        <extracomment>Finding id -&gt; the function that writes its texts in the interface language.</extracomment>
         <translation>Требует внимания</translation>
     </message>
     <message>

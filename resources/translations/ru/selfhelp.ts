@@ -5,7 +5,6 @@
     <name>SelfHelpPage</name>
     <message>
         <source>Get help</source>
-        <extracomment>Topics shown while the search box is empty, by article id (missing ones are skipped). Results shown for a query. A result scoring below this share of the best one is noise (it matched one common word) and is left out. Milliseconds after the last key press before searching.</extracomment>
         <translation>Помощь</translation>
     </message>
     <message>
