@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QDate, QEvent, QLocale, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -50,10 +50,12 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from desktop.delivery import MAX_TITLE, priority_for
-from desktop.ui import draft as draft_mod
 from desktop.ui.context import AppContext
 from desktop.ui.main_window import heading
 from desktop.ui.workers import Failure, submit
+
+if TYPE_CHECKING:
+    from desktop.ui.draft import Collection, Draft
 
 log = logging.getLogger("deskline.ui")
 
@@ -431,7 +433,9 @@ class ReportWizard(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.draft = draft_mod.Draft()
+        # The draft (desktop.ui.draft, which imports the diagnostics engine) is made on first use, after
+        # the first page is on the screen.
+        self._draft: Draft | None = None
         self._draft_no = 0  # which draft a worker's result belongs to (a new draft ignores old results)
         self._collecting = False
         self._collect_progress = (0, 0)
@@ -542,6 +546,15 @@ class ReportWizard(QWidget):
         self.retranslate()
         self._show_step(0)
 
+    @property
+    def draft(self) -> Draft:
+        """The report being written (a new one after "Report another problem")."""
+        if self._draft is None:
+            from desktop.ui.draft import Draft
+
+            self._draft = Draft()
+        return self._draft
+
     def _alive(self, fn: Callable[..., None]) -> Callable[..., None]:
         """``fn`` for a worker's callback, skipped once this screen is gone (a result may arrive late)."""
 
@@ -607,7 +620,9 @@ class ReportWizard(QWidget):
 
     # ------------------------------------------------------------------------------------- page protocol
     def activate(self) -> None:
-        self.start_collection()
+        # Started from the event loop, just after this page's first paint: the page appears at once
+        # and the probes (which share the interpreter with the GUI thread) start a moment later.
+        QTimer.singleShot(0, self._alive(self.start_collection))
 
     def open(self, arg: Any) -> None:
         """Navigated with an argument: ``{"title": str, "finding": id or Finding, "description": str}``."""
@@ -627,7 +642,7 @@ class ReportWizard(QWidget):
         if description and not self.what.description.toPlainText().strip():
             self.what.description.setPlainText(description)
         self._show_step(0)
-        self.start_collection()
+        QTimer.singleShot(0, self._alive(self.start_collection))
 
     def _finding_text(self, finding: Any) -> str:
         found = finding
@@ -765,6 +780,8 @@ class ReportWizard(QWidget):
         self._collect_progress = (0, 0)
         self._update_progress()
         number = self._draft_no
+        from desktop.ui import draft as draft_mod
+
         submit(draft_mod.collect, self.ctx.settings,
                on_done=self._alive(lambda result: self._collected(number, result)),
                on_error=self._alive(lambda failure: self._collect_failed(number, failure)),
@@ -787,7 +804,7 @@ class ReportWizard(QWidget):
             if self.step() == 2 and self.review is not None and hasattr(self.review, "set_collection_progress"):
                 self.review.set_collection_progress(done, total)
 
-    def _collected(self, number: int, result: draft_mod.Collection) -> None:
+    def _collected(self, number: int, result: Collection) -> None:
         if number != self._draft_no:
             return
         self._collecting = False
@@ -817,7 +834,7 @@ class ReportWizard(QWidget):
     def _update_progress(self) -> None:
         done, total = self._collect_progress
         failed = self._collect_failure is not None
-        ready = self.draft.collection is not None
+        ready = self._draft is not None and self._draft.collection is not None
         self.retry_button.setVisible(failed)
         self.details_button.setVisible(failed)
         self.progress_bar.setVisible(self._collecting)
@@ -902,7 +919,7 @@ class ReportWizard(QWidget):
         return self._match is not None and self.draft.add_to is None and self._match.number not in self._answered
 
     def _offer_visible(self) -> bool:
-        return self._offer_pending() or self.draft.add_to is not None
+        return self._match is not None and (self._offer_pending() or self.draft.add_to is not None)
 
     def _update_offer(self) -> None:
         match = self._match
@@ -1168,7 +1185,7 @@ class ReportWizard(QWidget):
     def new_report(self) -> None:
         """Start a fresh draft (after sending): empty fields, no files, a new collection."""
         self._draft_no += 1
-        self.draft = draft_mod.Draft()
+        self._draft = None
         self._collecting = False
         self._collect_failure = None
         self._collect_progress = (0, 0)
