@@ -508,6 +508,7 @@ class ReviewPanel(QWidget):
         self._analysis_cache: tuple[AnalysisKey, Analysis] | None = None
         self._unticked: set[Key] = set()  # what the user unticked, kept across set_draft calls
         self._files: tuple[tuple[Path, ...], tuple[Path, ...]] = ((), ())
+        self._held: set[Key] = set()  # findings unticked because their section is: ticked again with it
         self._items: dict[Key, QTreeWidgetItem] = {}
         self._groups: dict[str, QTreeWidgetItem] = {}
         self._updating = False
@@ -894,6 +895,13 @@ class ReviewPanel(QWidget):
             if item is None:
                 continue
             kept = probe is not None and probe.checkState(0) == Qt.CheckState.Checked
+            key = ("finding", i)
+            if not kept and item.checkState(0) == Qt.CheckState.Checked:
+                item.setCheckState(0, Qt.CheckState.Unchecked)  # shown as it goes: not at all
+                self._held.add(key)
+            elif kept and key in self._held:
+                item.setCheckState(0, Qt.CheckState.Checked)  # ticked again with its section
+                self._held.discard(key)
             item.setDisabled(not kept)
             if kept:
                 item.setToolTip(0, finding_texts.texts(f)[1])

@@ -194,6 +194,30 @@ def test_masked_secrets_are_badged_highlighted_and_masked_when_filed(qtbot: Any,
     assert ("password", "attachments/app.conf") in kinds
 
 
+def test_findings_go_with_their_section(qtbot: Any, ctx: Any, panel: ReviewPanel, draft: Draft) -> None:
+    from desktop.diagnostics.findings import INFO, WARNING, Finding
+
+    assert draft.collection is not None
+    draft.collection.found[:] = [
+        Finding("disk.almost_full", WARNING, "Disk / is almost full", "Only 2 % is free.", "Free some space.",
+                "disks", "/"),
+        Finding("system.long_uptime", INFO, "Not restarted for 40 days", "Uptime 40 days.", "Restart.", "system"),
+    ]
+    show(qtbot, panel, draft)
+    disk_finding = panel._items[("finding", 0)]
+    toggle(qtbot, panel, ("probe", "disks"))
+    assert disk_finding.isDisabled()
+    assert disk_finding.checkState(0) == Qt.CheckState.Unchecked  # shown as it goes: not at all
+    assert "unticked" in disk_finding.toolTip(0)
+    toggle(qtbot, panel, ("finding", 1))  # the user's own choice
+    toggle(qtbot, panel, ("probe", "disks"))
+    assert not disk_finding.isDisabled()
+    assert disk_finding.checkState(0) == Qt.CheckState.Checked  # back with its section
+    assert panel._items[("finding", 1)].checkState(0) == Qt.CheckState.Unchecked
+    number = send(qtbot, panel)
+    assert [f["id"] for f in ctx.outbox().document(number)["findings"]] == ["disk.almost_full"]
+
+
 def test_whole_summary_preview(qtbot: Any, panel: ReviewPanel, draft: Draft) -> None:
     show(qtbot, panel, draft)
     toggle(qtbot, panel, ("probe", "memory"))
