@@ -623,6 +623,7 @@ class ReviewPanel(QWidget):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self._measure_now)
         self.tree.itemChanged.connect(self._item_changed)
+        ctx.settingsChanged.connect(self._settings_changed)
         self.tree.currentItemChanged.connect(lambda *_: self._show_preview())
         self.setTabOrder(self.tree, self.whole_button)
         self.setTabOrder(self.whole_button, self.preview)
@@ -688,6 +689,12 @@ class ReviewPanel(QWidget):
         self._show_measure()
         if draft.collection is not None:
             self.size_text.setText(self.tr("Measuring…"))
+
+    def _settings_changed(self) -> None:
+        """Another helpdesk (other limits) or other never-sent parts: say so and measure again."""
+        self._show_never_sent()
+        if self.draft is not None and self.draft.collection is not None:
+            self._schedule_measure()
 
     def set_collection_progress(self, done: int, total: int, text: str = "") -> None:
         """Optional: the wizard may pass its collection progress here while ``draft.collection`` is None."""
