@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from desktop.errors import DesklineError
+
 
 @dataclass(frozen=True)
 class ConsentRequest:
@@ -70,10 +72,16 @@ class DenyAll:
         return True
 
 
+class NotNotified(DesklineError):
+    """The user could not be told of an unattended session (no app to tell); the message says why."""
+
+
 class UnattendedPolicy:
     """IT policy: the listed key fingerprints may run without asking (servers); the user is only notified.
 
-    Any other key is passed to ``fallback`` (the desktop app's gate, or :class:`DenyAll`).
+    Any other key is passed to ``fallback`` (the desktop app's gate, or :class:`DenyAll`). The notice
+    goes through the fallback's ``notify`` (:meth:`agent.consent_channel.DesktopGate.notify`); the
+    server sends it off its command path, so it never waits for the app.
     """
 
     def __init__(self, fingerprints: Iterable[str], fallback: ConsentGate, duration_seconds: int = 3600) -> None:
@@ -102,6 +110,15 @@ class UnattendedPolicy:
         forward = getattr(self.fallback, "ended", None)
         if grant.how != "policy:unattended" and callable(forward):
             forward(grant, reason)
+
+    def notify(self, grant: Grant) -> None:
+        """Tell the user's app of an unattended ``grant`` (no answer expected); raises a DesklineError
+        (NotNotified, or the channel's error) when nobody could be told."""
+        forward = getattr(self.fallback, "notify", None)
+        if not callable(forward):
+            why = getattr(self.fallback, "reason", "") or f"{type(self.fallback).__name__} has no app to notify"
+            raise NotNotified(f"no desktop app to notify: {why}")
+        forward(grant)
 
     def close(self) -> None:
         forward = getattr(self.fallback, "close", None)

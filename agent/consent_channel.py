@@ -14,6 +14,13 @@ connection open for the whole session it was granted. The open connection *is* t
 * if the connection drops (the app quits or crashes, the user logs out), the agent treats the grant as
   revoked: without a listener there is no one who could press End now, so there is no consent either.
 
+A session that IT's policy lets run **unattended** (``agent.unattended``, per engineer key) asks nobody:
+the agent connects, sends one ``session.notify`` and closes, without reading anything back, so a slow
+or absent app never holds up the command. The app records the notice in its ledger and shows it; it
+sends nothing (an app older than this message refuses it as unknown, which the agent does not wait for).
+An app that is not running cannot be told: the agent's audit log records whether the notice was
+delivered.
+
 Why this direction: the app belongs to one user and lives in that user's runtime folder, which the
 agent (a system service, normally root) can reach and check; an agent that listened would have to
 trust whatever local process connected to it first. Connecting per request also needs no reconnection
@@ -39,6 +46,10 @@ bounded. Anything else is refused and the connection is closed::
     agent -> app   {"v":1, "type":"session.ended", "grant":"<id>", "reason":"expired"}
     app -> agent   {"v":1, "type":"consent.revoke", "grant":"<id>", "reason":"the user ended the session"}
     agent -> app   {"v":1, "type":"consent.revoked", "grant":"<id>"}
+    agent -> app   {"v":1, "type":"session.notify", "id":"<new id>", "engineer":"Ann Smith",
+                    "fingerprint":"SHA256:...", "peer":"192.0.2.7:50122", "ticket":"DL-000123" or "",
+                    "commands":["probe", "report", ...], "expires":1735689600.0, "how":"policy:unattended"}
+                   (alone on its connection; no answer)
 
 The grant id is the request id. ``timeout_seconds`` tells the app how long the agent waits, so a
 dialog can count down and close itself; a decision that arrives later is ignored (the agent has
@@ -120,6 +131,7 @@ WRITE_TIMEOUT = 2.0
 GRAPHICAL_SESSION_TYPES = frozenset({"x11", "wayland", "mir"})
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_HOW = re.compile(r"^[a-z]+(:[a-z0-9_-]+)?$")
 _FINGERPRINT = re.compile(r"^(SHA256:[A-Za-z0-9+/]{43}=?|MD5(:[0-9a-f]{2}){16})$")
 
 
@@ -187,9 +199,11 @@ _FIELDS: dict[str, frozenset[str]] = {
     "session.ended": frozenset({"grant", "reason"}),
     "consent.revoke": frozenset({"grant", "reason"}),
     "consent.revoked": frozenset({"grant"}),
+    "session.notify": frozenset({"id", "engineer", "fingerprint", "peer", "ticket", "commands", "expires", "how"}),
 }
 #: Which side may send which message (the receiving side refuses the others).
-FROM_AGENT = frozenset({"consent.request", "session.started", "session.command", "session.ended", "consent.revoked"})
+FROM_AGENT = frozenset({"consent.request", "session.started", "session.command", "session.ended", "consent.revoked",
+                        "session.notify"})
 FROM_APP = frozenset({"consent.decision", "consent.error", "consent.revoke"})
 
 
@@ -211,7 +225,7 @@ def validate(message: Any, allowed: Iterable[str]) -> dict[str, Any]:
         raise MessageError(f"{kind}: missing field(s) {', '.join(sorted(missing))}")
     if extra:
         raise MessageError(f"{kind}: unexpected field(s) {', '.join(sorted(str(e)[:40] for e in extra))}")
-    if kind == "consent.request":
+    if kind in ("consent.request", "session.notify"):
         _text(message, "id", 64, pattern=_ID)
         _text(message, "engineer", 128)
         _text(message, "fingerprint", 100, pattern=_FINGERPRINT)
@@ -222,8 +236,12 @@ def validate(message: Any, allowed: Iterable[str]) -> dict[str, Any]:
             raise MessageError(f"{kind}: field 'commands' must be a list of 1 to {MAX_COMMANDS} commands")
         for i in range(len(commands)):
             _text({"type": kind, f"commands[{i}]": commands[i]}, f"commands[{i}]", 512)
+    if kind == "consent.request":
         _integer(message, "duration_seconds", 1, MAX_DURATION)
         _integer(message, "timeout_seconds", 1, 3600)
+    elif kind == "session.notify":
+        _number(message, "expires", 0, 1e11)
+        _text(message, "how", 64, pattern=_HOW)
     elif kind == "consent.decision":
         _text(message, "id", 64, pattern=_ID)
         if not isinstance(message["allow"], bool):
@@ -635,6 +653,32 @@ class DesktopGate:
                          daemon=True).start()
         log.info("consent request %s: allowed by the user for %d s", request_id, duration)
         return grant
+
+    def notify(self, grant: Grant) -> None:
+        """Tell the app, without asking, that a session runs under IT's policy (``grant.how``): one
+        ``session.notify`` on a connection of its own, closed at once; nothing is read back.
+
+        Takes at most about ``connect_timeout`` plus :data:`WRITE_TIMEOUT` seconds (an app that does not
+        accept or read); call it off any path that must not wait. Raises ConsentUnavailable (no app
+        running) or ConsentChannelError (the notice could not be delivered).
+        """
+        request = grant.request
+        message = encode_message({
+            "type": "session.notify", "id": new_id(), "engineer": request.engineer,
+            "fingerprint": request.fingerprint, "peer": request.peer, "ticket": request.ticket,
+            "commands": list(grant.commands or request.commands)[:MAX_COMMANDS],
+            "expires": round(grant.expires, 3), "how": grant.how,
+        })
+        target = self._target()
+        sock = connect(target, self.connect_timeout)
+        try:
+            sock.sendall(message)
+        except OSError as exc:
+            raise ConsentChannelError(f"{target.path}: the notice could not be sent ({exc.strerror or exc})") from exc
+        finally:
+            sock.close()
+        log.info("told the desktop app at %s of the unattended session of %s (%s)", target.path,
+                 request.engineer, grant.how)
 
     def grant_id(self, grant: Grant) -> str:
         """The id the app knows this grant by ('' for a grant this gate did not make)."""

@@ -15,7 +15,9 @@ What it allows, and nothing more:
 * **Consent** (see :mod:`agent.protocol` for the rules): ``ping`` runs without; the first other
   command of a connection asks the :class:`~agent.consent.ConsentGate` in a worker thread, never inside
   a paramiko callback, with ``consent_timeout``; the grant is checked (expiry, ``revoked()``) before
-  every later command.
+  every later command. A grant nobody was asked for (IT's unattended policy) is *notify only*: the
+  gate's ``notify`` tells the user's app in a thread of its own, so the command never waits for it, and
+  whether the notice was delivered is audited (``notify``).
 * **Order on the wire**: a channel's command starts only after paramiko has sent its reply to the
   ``exec`` request (see ``_hook_replies``), so even an instant refusal cannot close the channel before
   the client has heard that its request was accepted.
@@ -237,6 +239,7 @@ class _Connection(paramiko.ServerInterface):
         self.denial: Denial | None = None
         self._closing = threading.Event()
         self._replies_hooked = False
+        self._notifiers: list[threading.Thread] = []
 
     # -- audit
     def audit(self, event: str, **fields: Any) -> None:
@@ -426,6 +429,10 @@ class _Connection(paramiko.ServerInterface):
             self._close_transport()
             for worker in list(self._workers):
                 worker.join(timeout=1.0)
+            with self._lock:
+                notifiers = list(self._notifiers)
+            for notifier in notifiers:  # bounded by the channel's connect and write timeouts
+                notifier.join(timeout=5.0)
             if self.grant is not None:
                 self._end_grant(reason)
             self.audit("disconnect", reason=reason, duration_ms=round((time.monotonic() - self.started) * 1000, 1))
@@ -670,6 +677,8 @@ class _Connection(paramiko.ServerInterface):
                 self.grant = decision
                 self.audit("consent", decision="granted", how=decision.how, ticket=self.ticket or None,
                            expires=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(decision.expires)))
+                if decision.how != "user":
+                    self._notify(decision)  # nobody was asked (IT's unattended policy): tell the user
                 if not decision.allows(name):
                     return Denial(f"the consent given does not cover {name!r}")
                 return decision
@@ -695,6 +704,31 @@ class _Connection(paramiko.ServerInterface):
         if not isinstance(decision, Grant | Denial):
             return Denial(f"no answer within {timeout:g} s")
         return decision
+
+    def _notify(self, grant: Grant) -> None:
+        """Tell the user's app of a session nobody was asked about, in a thread of its own: the command
+        does not wait for the app (notify only); the outcome is audited as ``notify``."""
+        notify = getattr(self.server.gate, "notify", None)
+        if not callable(notify):
+            self.audit("notify", delivered=False, how=grant.how,
+                       reason=f"the consent gate ({type(self.server.gate).__name__}) cannot notify the user")
+            return
+
+        def send() -> None:
+            try:
+                notify(grant)
+            except (DesklineError, OSError) as exc:
+                self.audit("notify", delivered=False, how=grant.how, reason=str(exc))
+            except Exception as exc:  # noqa: BLE001 - a broken notifier must not take the session down
+                log.warning("connection %s: notifying the user failed: %s", self.id, exc)
+                self.audit("notify", delivered=False, how=grant.how, reason=f"{type(exc).__name__}: {exc}")
+            else:
+                self.audit("notify", delivered=True, how=grant.how)
+
+        thread = threading.Thread(target=send, daemon=True, name=f"deskline-notify-{self.id}")
+        with self._lock:
+            self._notifiers.append(thread)
+        thread.start()
 
     def _end_grant(self, reason: str) -> None:
         grant, self.grant = self.grant, None

@@ -10,6 +10,11 @@ machines without the desktop app.
 Every request, decision, session start, command, end, revocation and refused message is written to the
 :class:`Ledger` (append-only JSON lines in the user's data folder, read newest first) and passed to
 ``on_event`` (from a worker thread) so the app can show the active-session banner and its ledger page.
+
+An agent that IT's policy lets run unattended asks nothing and sends one ``session.notify`` instead:
+it becomes the event ``session.notify`` (engineer, fingerprint, peer, ticket, commands, expires, how,
+peer_uid), recorded and passed to ``on_event`` like the others, for the app to show as a notice; no
+answer is sent and ``decide`` is not called.
 """
 
 from __future__ import annotations
@@ -431,7 +436,7 @@ class ConsentService:
             raw = reader.read(time.monotonic() + self.request_wait)
             if raw is None:
                 return  # connected and left: a second app checking whether this one is alive
-            message = validate(raw, {"consent.request"})
+            message = validate(raw, {"consent.request", "session.notify"})
         except TimeoutError:
             self._refuse(conn, f"no request within {self.request_wait:g} s")
             return
@@ -441,6 +446,13 @@ class ConsentService:
         except OSError as exc:
             log.info("consent channel: connection failed before a request: %s", exc)
             return
+        if message["type"] == "session.notify":
+            self._record({"event": "session.notify", "id": message["id"], "engineer": message["engineer"],
+                          "fingerprint": message["fingerprint"], "peer": message["peer"],
+                          "ticket": message["ticket"], "commands": list(message["commands"]),
+                          "expires": round(message["expires"], 3), "how": message["how"],
+                          "peer_uid": creds.uid if creds else None})
+            return  # notify only: nothing to answer, and the agent has already hung up
         ask = ConsentAsk(
             id=message["id"], engineer=message["engineer"], fingerprint=message["fingerprint"],
             peer=message["peer"], ticket=message["ticket"], commands=tuple(message["commands"]),
@@ -677,6 +689,11 @@ def _print_event(prompt: TerminalPrompt) -> OnEvent:
                        f"{event['duration_ms']:.0f} ms)\n")
         elif kind == "session.ended":
             prompt.say(f"Session of {event['engineer']} ended: {event['reason']}.\n")
+        elif kind == "session.notify":
+            until = time.strftime("%H:%M", time.localtime(event["expires"]))
+            ticket = f" for ticket {event['ticket']}" if event["ticket"] else ""
+            prompt.say(f"Notice: {event['engineer']} (key {event['fingerprint']}) from {event['peer']} may run "
+                       f"diagnostics{ticket} until {until} without asking, as IT's policy allows.\n")
         elif kind == "channel.refused":
             prompt.say(f"Refused a connection: {event['reason']}\n")
     return on_event

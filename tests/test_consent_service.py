@@ -30,6 +30,7 @@ from desktop.consent_service import (
     TerminalPrompt,
     duration_words,
     question,
+    run_terminal,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,12 @@ def request(engineer: str = "Ann Smith", **kw: Any) -> ConsentRequest:
 def wire_request(**change: Any) -> dict[str, Any]:
     return {"type": "consent.request", "id": "r" * 22, "engineer": "Ann", "fingerprint": FP, "peer": "192.0.2.7:1",
             "ticket": "", "commands": ["probe cpu"], "duration_seconds": 60, "timeout_seconds": 5, **change}
+
+
+def wire_notify(**change: Any) -> dict[str, Any]:
+    return {"type": "session.notify", "id": "n" * 22, "engineer": "Ann", "fingerprint": FP, "peer": "192.0.2.7:1",
+            "ticket": "DL-000123", "commands": ["probe", "report"], "expires": 1735689600.0,
+            "how": "policy:unattended", **change}
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:
@@ -122,6 +129,11 @@ def test_events_reach_the_listener_and_the_ledger_newest_first(app: Any) -> None
     (encode_message(wire_request(engineer="Eve\r\nEngineer Ann")), "control"),
     (encode_message(wire_request(admin=True)), "unexpected field"),
     (json.dumps({**wire_request(), "v": 9}).encode() + b"\n", "version"),
+    (encode_message(wire_notify(how="IT said so\n")), "control"),
+    (encode_message(wire_notify(how="whatever I like")), "expected form"),
+    (encode_message(wire_notify(expires=float("inf"))), "must be a number"),
+    (encode_message({k: v for k, v in wire_notify().items() if k != "expires"}), "missing field(s) expires"),
+    (encode_message(wire_notify(allow=True)), "unexpected field"),
 ])
 def test_malformed_requests_are_refused_logged_and_the_service_goes_on(
         app: Any, data: bytes, said: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -140,6 +152,52 @@ def test_malformed_requests_are_refused_logged_and_the_service_goes_on(
     assert any("refused a connection" in r.getMessage() for r in caplog.records)
     assert asked == []  # nothing malformed ever reaches the user
     assert isinstance(DesktopGate(service.socket_path).ask(request(), timeout=5), Grant)
+
+
+def test_an_unattended_notice_is_recorded_and_shown_without_asking_or_answering(app: Any) -> None:
+    seen: list[dict[str, Any]] = []
+    asked: list[ConsentAsk] = []
+
+    def decide(ask: ConsentAsk) -> Decision:
+        asked.append(ask)
+        return Decision(True)
+
+    service = app(decide, on_event=seen.append)
+    expires = time.time() + 3600
+    DesktopGate(service.socket_path).notify(Grant(request(), expires, "policy:unattended"))
+    wait_until(lambda: seen)
+    notice = seen[0]
+    assert notice["event"] == "session.notify" and notice["engineer"] == "Ann Smith"
+    assert notice["fingerprint"] == FP and notice["peer"] == "192.0.2.7:50122" and notice["ticket"] == "DL-000123"
+    assert notice["commands"] == ["probe cpu", "report"] and notice["how"] == "policy:unattended"
+    assert abs(notice["expires"] - expires) < 0.01 and notice["peer_uid"] == os.geteuid()
+    assert service.ledger.read() == seen
+    assert asked == [] and service.active_grants() == []  # nobody is asked, no session is held open
+    # the app answers nothing: a raw agent that sends a notice and waits reads only the end of the stream
+    assert raw_exchange(service.socket_path, encode_message(wire_notify())) is None
+    wait_until(lambda: len(seen) == 2)
+    assert kinds(service) == ["session.notify", "session.notify"]
+    # and the service goes on answering requests
+    assert isinstance(DesktopGate(service.socket_path).ask(request(), timeout=5), Grant)
+
+
+def test_the_terminal_shows_an_unattended_notice(short_dir: Path, tmp_path: Path) -> None:
+    out = io.StringIO()
+    stop = threading.Event()
+    sock = short_dir / "run" / "consent.sock"
+    runner = threading.Thread(target=run_terminal, args=(str(sock), 5.0, io.StringIO(), out, stop,
+                                                         Ledger(tmp_path / "ledger.jsonl")))
+    runner.start()
+    try:
+        wait_until(lambda: "Ctrl-C to stop" in out.getvalue())
+        DesktopGate(sock).notify(Grant(request(), time.time() + 600, "policy:unattended"))
+        wait_until(lambda: "Notice:" in out.getvalue())
+    finally:
+        stop.set()
+        runner.join(10)
+    assert f"Notice: Ann Smith (key {FP}) from 192.0.2.7:50122 may run diagnostics for ticket DL-000123 until " \
+        in out.getvalue()
+    assert "without asking, as IT's policy allows." in out.getvalue()
 
 
 @pytest.mark.allow_warning_logs

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.consent import ConsentRequest, Denial, Grant, UnattendedPolicy
+from agent.consent import ConsentRequest, Denial, DenyAll, Grant, NotNotified, UnattendedPolicy
 from agent.consent_channel import (
     MAX_LINE,
     ConsentUnavailable,
@@ -109,6 +109,28 @@ def test_behind_an_unattended_policy_the_app_still_hears_of_its_sessions(app: An
     wait_until(lambda: events(service, "session.ended"))
     assert events(service, "session.command")[0]["command"] == "report"
     assert events(service, "session.ended")[0]["reason"] == "done"
+
+
+def test_an_unattended_grant_is_not_asked_but_notified(app: Any) -> None:
+    asked: list[ConsentAsk] = []
+    service = app(lambda ask: asked.append(ask) or Decision(True))
+    gate = UnattendedPolicy([FP], DesktopGate(service.socket_path))
+    grant = gate.ask(REQUEST, timeout=5)
+    assert isinstance(grant, Grant) and grant.how == "policy:unattended"
+    gate.notify(grant)
+    wait_until(lambda: events(service, "session.notify"))
+    notice = events(service, "session.notify")[0]
+    assert notice["engineer"] == "Ann Smith" and notice["how"] == "policy:unattended"
+    assert notice["commands"] == ["probe cpu", "report"] and notice["ticket"] == "DL-000123"
+    assert asked == [] and not gate.revoked(grant)  # IT's policy: the user is told, not asked
+
+
+def test_a_notice_without_an_app_says_why(short_dir: Path) -> None:
+    grant = Grant(REQUEST, time.time() + 60, "policy:unattended")
+    with pytest.raises(NotNotified, match="no desktop app to notify: no one is signed in"):
+        UnattendedPolicy([FP], DenyAll()).notify(grant)
+    with pytest.raises(ConsentUnavailable, match="the Deskline app is not running"):
+        UnattendedPolicy([FP], DesktopGate(short_dir / "consent.sock")).notify(grant)
 
 
 def test_deny_is_a_denial_with_the_users_reason(app: Any) -> None:
@@ -352,15 +374,39 @@ def test_request_validation_is_strict(change: dict[str, Any], said: str) -> None
     assert validate(dict(GOOD_REQUEST), {"consent.request"})["engineer"] == "Ann"
 
 
+GOOD_NOTIFY = {"v": 1, "type": "session.notify", "id": "n" * 22, "engineer": "Ann", "fingerprint": FP,
+               "peer": "192.0.2.7:1", "ticket": "", "commands": ["probe", "report"], "expires": 1735689600.0,
+               "how": "policy:unattended"}
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"engineer": "Ann\u202egnp.exe"}, "control or formatting"),
+    ({"id": "short"}, "expected form"),
+    ({"commands": []}, "list of 1 to"),
+    ({"expires": "tomorrow"}, "must be a number"),
+    ({"expires": -1}, "must be a number"),
+    ({"how": ""}, "empty"),
+    ({"how": "Policy: trust me"}, "expected form"),
+    ({"duration_seconds": 60}, "unexpected field"),
+])
+def test_notice_validation_is_strict(change: dict[str, Any], said: str) -> None:
+    with pytest.raises(MessageError, match=said):
+        validate({**GOOD_NOTIFY, **change}, {"session.notify"})
+    with pytest.raises(MessageError, match="not expected from this side"):
+        validate(dict(GOOD_NOTIFY), {"consent.decision", "consent.revoke"})  # the app never sends one
+    assert validate(dict(GOOD_NOTIFY), {"session.notify"})["how"] == "policy:unattended"
+
+
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                         max_size=4), max_leaves=12)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(sorted(GOOD_REQUEST)), json_values, max_size=12) | json_values)
+@given(st.dictionaries(st.sampled_from(sorted({*GOOD_REQUEST, *GOOD_NOTIFY})), json_values, max_size=12)
+       | json_values)
 def test_validate_raises_only_message_errors(message: Any) -> None:
     try:
-        validate(message, {"consent.request", "consent.decision", "session.command"})
+        validate(message, {"consent.request", "consent.decision", "session.command", "session.notify"})
     except MessageError:
         pass

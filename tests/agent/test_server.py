@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from agent import hostkey, protocol
 from agent.audit import AuditLog, read_records
 from agent.authkeys import AuthorizedKeysFile
 from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant, UnattendedPolicy
+from agent.consent_channel import DesktopGate
 from agent.server import (
     DISABLED_ALGORITHMS,
     AgentServer,
@@ -40,6 +42,7 @@ from agent.server import (
     parse_listen,
 )
 from desktop import config as desktop_config
+from desktop.consent_service import ConsentAsk, ConsentService, Decision, Ledger
 from desktop.errors import ConfigError
 from tests.agent.sshd import KeyPair, make_key
 
@@ -732,6 +735,75 @@ def test_a_quick_answer_never_overtakes_the_reply_to_exec(agent: Agent, monkeypa
             answered.clear()
             status, doc = run(c, command)
             assert (status, doc["exit"]) == (exit_code, exit_code), doc
+
+
+class HeldNotifier(DenyAll):
+    """A fallback gate whose ``notify`` blocks until released, as an app that is slow to accept would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.notified: list[Grant] = []
+
+    def notify(self, grant: Grant) -> None:
+        self.notified.append(grant)
+        if not self.release.wait(10):
+            raise OSError("never released")
+
+
+def test_an_unattended_session_notifies_the_user_without_waiting(agent_factory: Factory) -> None:
+    notifier = HeldNotifier()
+    agent = agent_factory()
+    agent.server.gate = UnattendedPolicy([agent.keys["alice"].fingerprint], notifier)
+    try:
+        with client(agent) as c:
+            status, doc = run(c, "probe memory")  # answers while the notice is still held up
+            assert status == 0 and doc["ok"] is True
+            assert run(c, "probes")[0] == 0
+        assert len(notifier.notified) == 1  # one notice per session, not per command
+        grant = notifier.notified[0]
+        assert grant.how == "policy:unattended" and grant.request.engineer == "Alice Engineer (L2)"
+        assert not agent.records("notify")
+    finally:
+        notifier.release.set()
+    record = agent.wait_record("notify")
+    assert record["delivered"] is True and record["how"] == "policy:unattended"
+    assert record["fingerprint"] == agent.keys["alice"].fingerprint
+
+
+def test_an_unattended_session_with_no_app_to_tell_is_audited(agent: Agent) -> None:
+    with client(agent) as c:  # alice: unattended, and no desktop app behind the policy
+        assert run(c, "probe memory")[0] == 0
+    record = agent.wait_record("notify")
+    assert record["delivered"] is False
+    assert record["reason"] == f"no desktop app to notify: {DENY_REASON}"
+    assert [r["decision"] for r in agent.records("consent")] == ["granted"]
+
+
+def test_the_users_app_records_an_unattended_session(agent_factory: Factory, tmp_path: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="dln-", dir="/tmp"))  # AF_UNIX paths are short
+    asked: list[ConsentAsk] = []
+    service = ConsentService(folder / "run" / "consent.sock", lambda ask: asked.append(ask) or Decision(True),
+                             ledger=Ledger(tmp_path / "ledger.jsonl"))
+    service.start()
+    try:
+        agent = agent_factory()
+        agent.server.gate = UnattendedPolicy([agent.keys["alice"].fingerprint], DesktopGate(service.socket_path))
+        with client(agent, username="engineer+DL-000042") as c:
+            assert run(c, "check")[0] == 0
+        assert agent.wait_record("notify")["delivered"] is True
+        notice = service.ledger.read()[0]
+        assert notice["event"] == "session.notify" and notice["engineer"] == "Alice Engineer (L2)"
+        assert notice["ticket"] == "DL-000042" and notice["fingerprint"] == agent.keys["alice"].fingerprint
+        assert "check" in notice["commands"] and notice["peer"].startswith("127.0.0.1:")
+        assert asked == []  # notify only
+        with client(agent, agent.keys["bob"]) as c:  # any other key is still asked
+            assert run(c, "ping")[0] == 0
+            assert run(c, "probe memory")[0] == 0
+        assert [a.engineer for a in asked] == ["Bob Engineer"]
+    finally:
+        service.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_an_expired_grant_is_asked_again(agent_factory: Factory) -> None:
