@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QDate, QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -291,6 +300,7 @@ class AttachmentRow(QWidget):
     def __init__(self, path: Path, size: int, icon: QPixmap, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.path = path
+        self.bytes = size
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
         row.setSpacing(10)
@@ -313,6 +323,7 @@ class AttachmentRow(QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
+        self.size.setText(human_size(self.bytes))  # the language decides "2.4 MB" or "2,4 МБ"
         self.remove.setText(self.tr("Remove"))
         self.remove.setAccessibleName(self.tr("Remove %1").replace("%1", self.path.name))
 
@@ -330,7 +341,8 @@ class AttachmentsPage(QWidget):
         layout.setSpacing(10)
         self.drop = QFrame(self)
         self.drop.setObjectName("DropZone")
-        self.drop.setStyleSheet("#DropZone { border: 2px dashed palette(mid); border-radius: 8px; }")
+        self.drop.setStyleSheet("#DropZone { border: 2px dashed palette(mid); border-radius: 8px; }"
+                                "#DropZone[active=\"true\"] { border-color: palette(highlight); }")
         zone = QVBoxLayout(self.drop)
         zone.setContentsMargins(16, 18, 16, 18)
         zone.setSpacing(10)
@@ -400,16 +412,27 @@ class AttachmentsPage(QWidget):
                 self.list.takeItem(index)
                 break
 
+    def _highlight(self, on: bool) -> None:
+        self.drop.setProperty("active", on)
+        self.drop.style().unpolish(self.drop)
+        self.drop.style().polish(self.drop)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
+            self._highlight(True)
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        self.dragEnterEvent(event)
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802 - Qt's name
+        self._highlight(False)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        self._highlight(False)
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
@@ -452,7 +475,6 @@ class ReportWizard(QWidget):
         self._capture: Any = None
         self.review: QWidget | None = None
         self.sent: QWidget | None = None
-        self._auto_send = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 22, 28, 16)
@@ -542,6 +564,10 @@ class ReportWizard(QWidget):
         self.what.changed.connect(self._words_changed)
         self.what.leftText.connect(self.check_similar)
         self.what.title.returnPressed.connect(self.next)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):  # Next (or Send) from anywhere on the page
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.next)
         self.setStyleSheet("#hint { color: palette(placeholder-text); }")
         self.retranslate()
         self._show_step(0)
@@ -693,11 +719,13 @@ class ReportWizard(QWidget):
             return
         self._read_words()
         if step == 0:
-            key = self._words_key()
-            if self._match is None and self._similar_key != key:
+            if self.draft.add_to is None and self._similar_key != self._words_key():
+                # look for a similar report of the user's first; the answer moves on (or offers it)
                 self._similar_then_next = True
                 self.check_similar()
-                return
+                if self._similar_running:
+                    return
+                self._similar_then_next = False
             if self._offer_pending():
                 self.offer.show()
                 self.offer_add.setFocus()
@@ -734,7 +762,8 @@ class ReportWizard(QWidget):
         self.next_button.setEnabled(not problem)
         self.reason.setText(problem)
         self.reason.setVisible(bool(problem))
-        self.next_button.setToolTip(problem)
+        self.next_button.setToolTip(problem or QKeySequence("Ctrl+Return").toString(
+            QKeySequence.SequenceFormat.NativeText))
         title = self.what.title.text()
         if len(title) > MAX_TITLE * 0.8:
             self.what.title_hint.setText(self.tr("%1 of %2 characters").replace("%1", str(len(title)))

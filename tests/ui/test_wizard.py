@@ -403,3 +403,14 @@ def test_a_long_description_never_crashes_the_app(qtbot: Any, wizard: Any) -> No
     qtbot.keyClicks(wizard.what.description, text)
     assert wizard.draft.description == text
     assert sys.getrefcount(None) > 1 << 30
+
+
+def test_ctrl_enter_moves_on_from_the_description(qtbot: Any, wizard: Any, ctx: Any) -> None:
+    _file(ctx, "Outlook asks for my password again and again")
+    type_title(qtbot, wizard, "The scanner is not found")
+    wizard.what.description.setFocus()
+    qtbot.keyClicks(wizard.what.description, "Scan to PDF says no device")
+    with qtbot.waitSignal(wizard.stepChanged, timeout=5000) as moved:
+        qtbot.keyClick(wizard.what.description, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert moved.args == [1]
+    assert wizard.draft.description == "Scan to PDF says no device"  # no newline typed by the shortcut
