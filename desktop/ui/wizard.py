@@ -962,6 +962,10 @@ class ReportWizard(QWidget):
         if self.draft.add_to is not None:
             text = self.tr("This will be added to your earlier report %1: %2.").replace("%1", label) \
                 .replace("%2", f"<b>{title}</b>")
+        elif match.entry.status_state in ("resolved", "closed"):
+            text = self.tr("You reported something similar on %1: %2 (%3). It was closed recently. Add this to "
+                           "it instead, so the helpdesk sees the problem came back?") \
+                .replace("%1", when).replace("%2", f"<b>{title}</b>").replace("%3", label)
         else:
             text = self.tr("You reported something similar on %1: %2 (%3). Add this to it instead?") \
                 .replace("%1", when).replace("%2", f"<b>{title}</b>").replace("%3", label)

@@ -414,3 +414,17 @@ def test_ctrl_enter_moves_on_from_the_description(qtbot: Any, wizard: Any, ctx: 
         qtbot.keyClick(wizard.what.description, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert moved.args == [1]
     assert wizard.draft.description == "Scan to PDF says no device"  # no newline typed by the shortcut
+
+
+def test_recently_closed_similar_report_is_offered_as_came_back(qtbot: Any, wizard: Any, ctx: Any) -> None:
+    from desktop.connectors.base import TicketRef, TicketStatus
+
+    earlier = _file(ctx, "Wi-Fi keeps disconnecting", "Every hour or so")
+    ctx.outbox().update_status(earlier.id, TicketStatus(TicketRef("local", "1"), "closed", "Closed",
+                                                        updated=datetime.now(UTC).isoformat()))
+    type_title(qtbot, wizard, "WiFi disconnects again")
+    with qtbot.waitSignal(wizard.similarChecked, timeout=5000):
+        wizard.next()
+    assert wizard.offer.isVisible()
+    assert "closed recently" in wizard.offer_text.text()
+    assert earlier.incident in wizard.offer_text.text()
