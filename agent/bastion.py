@@ -22,6 +22,8 @@ host key; the bastion only carries bytes.
   the agent asks for ``localhost`` anyway.
 * The peer address an engineer's connection shows in the agent's audit log (and which ``from=``
   options see) is the bastion-side origin of the forwarded connection, normally the bastion's loopback.
+  Since that address is the same for every engineer, forwarded connections count only against
+  ``max_sessions``, not against the per-address limit (``MAX_SESSIONS_PER_ADDRESS``).
 """
 
 from __future__ import annotations
@@ -251,7 +253,7 @@ def run_serve_via(via: str, *, remote_port: int = 2222, key_file: str | None = N
 
     def ready(srv: Any) -> None:
         link = BastionLink(target, key=key or srv.host_key, known_hosts=known, remote_port=remote_port,
-                           handle=lambda sock, origin: srv._admit(sock, origin))
+                           handle=lambda sock, origin: srv._admit(sock, origin, per_address=False))
         link.start()
         links.append(link)
         agent_server._say(f"deskline-agent: linking to the bastion {target}; engineers use "

@@ -21,9 +21,10 @@ What it allows, and nothing more:
 * **Order on the wire**: a channel's command starts only after paramiko has sent its reply to the
   ``exec`` request (see ``_hook_replies``), so even an instant refusal cannot close the channel before
   the client has heard that its request was accepted.
-* **Limits**: ``max_sessions`` connections at once (more are closed at once and audited, a burst
-  folded into one record a second with its count, so a flood cannot rotate the history out of the
-  log; the count includes connections still in their handshake); handshake and authentication within
+* **Limits**: ``max_sessions`` connections at once, and at most :data:`MAX_SESSIONS_PER_ADDRESS` of
+  them from one source address (more are closed at once and audited, a burst folded into one record
+  a second with its count, so a flood cannot rotate the history out of the log; the counts include
+  connections still in their handshake); handshake and authentication within
   ``auth_deadline`` seconds, else the connection is dropped and audited; a channel that makes no
   ``exec`` request within ``request_timeout`` is closed; ``probe``'s JSON arguments are read from stdin
   up to :data:`agent.protocol.MAX_STDIN` bytes until EOF (no EOF and no bytes within ``stdin_timeout``:
@@ -87,6 +88,10 @@ DISABLED_ALGORITHMS: dict[str, list[str]] = {
 }
 #: The first paramiko with strict key exchange (CVE-2023-48795, "Terrapin").
 MIN_PARAMIKO = (3, 4)
+#: The most connections one source address may hold at once (besides ``max_sessions`` in all): half the
+#: default ``max_sessions``, so one machine (a runaway script, a flood) cannot take every slot and other
+#: engineers still get in. Connections forwarded by the bastion are exempt: they all share its address.
+MAX_SESSIONS_PER_ADDRESS = 8
 #: What a consent request asks for: every command but ``ping``, which needs none.
 CONSENT_COMMANDS = tuple(c for c in protocol.COMMANDS if c != "ping")
 #: What paramiko raises when the client or the transport is gone while we write to a channel.
@@ -145,6 +150,8 @@ class ServerConfig:
     command_timeout: float = 30.0
     max_output_bytes: int = 8 * 1024 * 1024
     max_sessions: int = 16
+    #: Not a user setting: :data:`MAX_SESSIONS_PER_ADDRESS` unless a caller (a test) says otherwise.
+    max_sessions_per_address: int = MAX_SESSIONS_PER_ADDRESS
     max_channels: int = 4
     auth_deadline: float = 10.0
     max_auth_tries: int = 6
@@ -831,14 +838,25 @@ class AgentServer:
                 with contextlib.suppress(OSError):
                     sock.close()
 
-    def _admit(self, sock: socket.socket, address: tuple[Any, ...]) -> None:
+    def _admit(self, sock: socket.socket, address: tuple[Any, ...], *, per_address: bool = True) -> None:
+        """Take a connection, or close it at once (audited) when ``max_sessions`` are open, or
+        ``max_sessions_per_address`` from its address (``per_address=False``: connections forwarded by
+        the bastion, whose address is the bastion's for every engineer)."""
+        ip = str(address[0])
+        why = ""
         with self._lock:
             count = len(self._connections)
-            if count < self.config.max_sessions:
+            if count >= self.config.max_sessions:
+                why = f"{count} sessions already open (max_sessions)"
+            elif per_address:
+                here = sum(1 for c in self._connections if c.ip == ip)
+                if here >= self.config.max_sessions_per_address:
+                    why = f"{here} sessions already open from {ip} (max_sessions_per_address)"
+            if why:
+                connection = None
+            else:
                 connection = _Connection(self, sock, address)
                 self._connections.add(connection)
-            else:
-                connection = None
         if connection is None:
             try:
                 sock.close()
@@ -848,12 +866,11 @@ class AgentServer:
             if now - self._last_refusal >= 1.0:
                 self._flush_refusals()
                 self._last_refusal = now
-                self.audit("refuse", peer=f"{address[0]}:{address[1]}",
-                           reason=f"{count} sessions already open (max_sessions)")
+                self.audit("refuse", peer=f"{address[0]}:{address[1]}", reason=why)
             else:
                 self._refused_folded += 1
                 if len(self._refused_peers) < 20:
-                    self._refused_peers.add(str(address[0]))
+                    self._refused_peers.add(ip)
             return
         self._flush_refusals()
         connection.audit("connect")
@@ -865,7 +882,8 @@ class AgentServer:
         """One record for the refusals folded since the last one (accept thread, or stop())."""
         if self._refused_folded:
             self.audit("refuse", peers=sorted(self._refused_peers), count=self._refused_folded,
-                       reason=f"{self._refused_folded} more connections refused: max_sessions sessions were open")
+                       reason=f"{self._refused_folded} more connections refused: max_sessions sessions were open, "
+                              "or max_sessions_per_address from their address")
             self._refused_folded = 0
             self._refused_peers.clear()
 

@@ -33,6 +33,7 @@ from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant, U
 from agent.consent_channel import DesktopGate
 from agent.server import (
     DISABLED_ALGORITHMS,
+    MAX_SESSIONS_PER_ADDRESS,
     AgentServer,
     AgentServerError,
     ServerConfig,
@@ -186,14 +187,16 @@ def pkey(pair: KeyPair) -> paramiko.PKey:
     return paramiko.Ed25519Key.from_private_key_file(str(pair.path))
 
 
-def open_socket(agent: Agent) -> socket.socket:
-    sock = socket.create_connection((agent.host, agent.port), timeout=5)
+def open_socket(agent: Agent, source: str | None = None) -> socket.socket:
+    """A TCP connection to the agent, from ``source`` (another loopback address: 127.0.0.2) if given."""
+    sock = socket.create_connection((agent.host, agent.port), timeout=5,
+                                    source_address=(source, 0) if source else None)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
 
 def client(agent: Agent, key: paramiko.PKey | KeyPair | None = None, username: str = "engineer",
-           **kwargs: Any) -> paramiko.SSHClient:
+           source: str | None = None, **kwargs: Any) -> paramiko.SSHClient:
     """A paramiko client logged in to the agent, trusting its host key only (RejectPolicy)."""
     if key is None:
         key = agent.keys["alice"]
@@ -205,7 +208,7 @@ def client(agent: Agent, key: paramiko.PKey | KeyPair | None = None, username: s
     try:
         c.connect(agent.host, agent.port, username=username, pkey=pkey(key) if isinstance(key, KeyPair) else key,
                   look_for_keys=False, allow_agent=False, timeout=5, banner_timeout=5, auth_timeout=5,
-                  channel_timeout=5, sock=open_socket(agent), **kwargs)
+                  channel_timeout=5, sock=open_socket(agent, source), **kwargs)
     except BaseException:
         c.close()
         raise
@@ -637,6 +640,35 @@ def test_more_connections_than_max_sessions(agent_factory: Factory) -> None:
     assert 1 <= len(refusals) < 9 and "3 sessions already open" in refusals[0]["reason"]
     assert sum(r.get("count", 1) for r in refusals) == 9
     assert all(r.get("peers", ["127.0.0.1"]) == ["127.0.0.1"] for r in refusals)
+
+
+def test_one_address_cannot_take_every_session(agent_factory: Factory) -> None:
+    agent = agent_factory(max_sessions=4, max_sessions_per_address=2)
+    held = [client(agent) for _ in range(2)]  # 127.0.0.1 holds its two
+    try:
+        for _ in range(3):
+            with pytest.raises((paramiko.SSHException, OSError, EOFError)):
+                client(agent).close()
+        with client(agent, source="127.0.0.2") as other:  # another address still gets in
+            assert run(other, "ping")[0] == 0
+            assert run(held[0], "ping")[0] == 0  # and those already in are served
+        refusals = agent.records("refuse")
+        assert refusals[0]["reason"] == "2 sessions already open from 127.0.0.1 (max_sessions_per_address)"
+        assert refusals[0]["peer"].startswith("127.0.0.1:")
+        assert sum(r.get("count", 1) for r in refusals) == 3
+        assert all(r.get("peers", ["127.0.0.1"]) == ["127.0.0.1"] for r in refusals)
+        assert {r["peer"].split(":")[0] for r in agent.records("connect")} == {"127.0.0.1", "127.0.0.2"}
+        held.pop().close()
+        until(lambda: agent.server.sessions == 1, what="the closed session to be released")
+        ping_ok(agent)  # a freed place is open to the same address again
+    finally:
+        for c in held:
+            c.close()
+
+
+def test_the_per_address_limit_is_a_constant_below_max_sessions() -> None:
+    assert ServerConfig().max_sessions_per_address == MAX_SESSIONS_PER_ADDRESS
+    assert 1 <= MAX_SESSIONS_PER_ADDRESS < ServerConfig().max_sessions
 
 
 @pytest.mark.parametrize(("send", "stage"), [
