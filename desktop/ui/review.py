@@ -624,7 +624,7 @@ class ReviewPanel(QWidget):
         self._debounce.timeout.connect(self._measure_now)
         self.tree.itemChanged.connect(self._item_changed)
         ctx.settingsChanged.connect(self._settings_changed)
-        self.tree.currentItemChanged.connect(lambda *_: self._show_preview())
+        self.tree.currentItemChanged.connect(self._current_changed)
         self.setTabOrder(self.tree, self.whole_button)
         self.setTabOrder(self.whole_button, self.preview)
         self.setTabOrder(self.preview, self.send_button)
@@ -1078,6 +1078,12 @@ class ReviewPanel(QWidget):
         self._schedule_measure()
 
     # -- previews
+    def _current_changed(self, *_items: Any) -> None:
+        if self.whole_button.isChecked() and not self._updating:
+            self.whole_button.setChecked(False)  # picking an item shows that item (and shows it once)
+        else:
+            self._show_preview()
+
     def _whole_toggled(self, on: bool) -> None:
         self._whole = on
         self._show_preview()

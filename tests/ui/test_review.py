@@ -226,6 +226,10 @@ def test_whole_summary_preview(qtbot: Any, panel: ReviewPanel, draft: Draft) -> 
     assert "Deskline report" in text
     assert "Disks" in text
     assert "Swap total" not in text  # a row of the unticked Memory section
+    panel.tree.setCurrentItem(panel._items[("probe", "system")])  # picking an item shows that item again
+    assert not panel.whole_button.isChecked()
+    assert "Deskline report" not in panel.preview.toPlainText()
+    assert "OS family" in panel.preview.toPlainText()
 
 
 def test_while_collecting_send_waits(qtbot: Any, ctx: Any, panel: ReviewPanel, draft: Draft) -> None:
