@@ -787,13 +787,11 @@ class ReviewPanel(QWidget):
             return item
 
         words = group("words", self.tr("Your description"))
-        title = leaf(words, ("title",), self.tr("Title: %1").replace("%1", " ".join(draft.title.split())),
-                     checkable=False)
+        title = leaf(words, ("title",), "", checkable=False)
         title.setToolTip(0, self.tr("The title is always sent: it is how the helpdesk finds your report."))
         if draft.full_description():
-            text = " ".join(draft.full_description().split())
-            leaf(words, ("description",), self.tr("Description: %1").replace(
-                "%1", text if len(text) <= 80 else text[:79] + "…"))
+            leaf(words, ("description",), "")
+        self._word_texts(draft.title, draft.full_description())
 
         c = draft.collection
         if c is None or c.found:
@@ -831,6 +829,14 @@ class ReviewPanel(QWidget):
         self.tree.setCurrentItem(target or self.tree.topLevelItem(0))
         self._show_preview()
 
+    def _word_texts(self, title: str, description: str) -> None:
+        """The title and description items, as sent (secrets masked once the analysis is in)."""
+        text = " ".join(description.split())
+        self._items[("title",)].setText(0, self.tr("Title: %1").replace("%1", " ".join(title.split())))
+        if ("description",) in self._items:
+            self._items[("description",)].setText(0, self.tr("Description: %1").replace(
+                "%1", text if len(text) <= 80 else text[:79] + "…"))
+
     def _pending_child(self, parent: QTreeWidgetItem) -> None:
         item = QTreeWidgetItem(parent, [self.tr("Being collected…"), "", ""])
         item.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -845,6 +851,7 @@ class ReviewPanel(QWidget):
         assert draft is not None
         from desktop.diagnostics.render import sections
 
+        self._word_texts(a.title, a.description)
         summaries = {s.name: probe_summary(s) for s in sections(a.report.document)}
         for key, item in self._items.items():
             if key[0] == "probe":

@@ -181,6 +181,7 @@ def test_masked_secrets_are_badged_highlighted_and_masked_when_filed(qtbot: Any,
 
     panel.tree.setCurrentItem(panel._items[("description",)])
     assert "letmein42" not in panel.preview.toPlainText()
+    assert "letmein42" not in panel._items[("description",)].text(0)
 
     number = send(qtbot, panel)
     box = ctx.outbox()
