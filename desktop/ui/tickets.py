@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -128,14 +129,15 @@ def load_entries(ctx: AppContext) -> list[Entry]:
 
 
 def load_detail(ctx: AppContext, number: int) -> Detail:
-    """The report, replies and comments; the replies are marked seen (the user is looking at them)."""
+    """The report, its replies (which of them are unread) and the user's comments."""
     box = ctx.outbox()
     entry = box.get(number)
     new = {r.reply_id for r in box.replies(number, only_new=True)}
-    detail = Detail(entry, box.replies(number), new, box.followups(number))
-    if new:
-        box.mark_replies_seen(number)
-    return detail
+    return Detail(entry, box.replies(number), new, box.followups(number))
+
+
+def mark_seen(ctx: AppContext, number: int) -> None:
+    ctx.outbox().mark_replies_seen(number)
 
 
 def add_comment(ctx: AppContext, number: int, text: str, paths: Sequence[str]) -> FollowUp:
@@ -460,7 +462,7 @@ class TicketsPage(QWidget):
         self.splitter.addWidget(self._build_detail())
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
-        self.splitter.setSizes([160, 460])
+        self.splitter.setSizes([200, 420])
         outer.addWidget(self.splitter, 1)
 
     def _build_detail(self) -> QWidget:
@@ -569,10 +571,11 @@ class TicketsPage(QWidget):
         comment_layout.addWidget(self.comment_label)
         self.comment = QPlainTextEdit(self.comment_box)
         self.comment.setTabChangesFocus(True)
-        self.comment.setMinimumHeight(70)
+        self.comment.setMinimumHeight(64)
+        self.comment.setMaximumHeight(120)
         self.comment.textChanged.connect(self._update_comment_button)
         self.comment_label.setBuddy(self.comment)
-        comment_layout.addWidget(self.comment, 1)
+        comment_layout.addWidget(self.comment)
         self.files = QListWidget(self.comment_box)
         self.files.setMaximumHeight(64)
         self.files.hide()
@@ -589,13 +592,21 @@ class TicketsPage(QWidget):
         comment_layout.addLayout(buttons)
         QShortcut(QKeySequence("Ctrl+Return"), self.comment, self.send_comment,
                   context=Qt.ShortcutContext.WidgetShortcut)
-        side.addWidget(self.comment_box, 1)
-        self.side = side_widget = QWidget(panel)
+        side.addWidget(self.comment_box)
+        side.addStretch(1)
+        side_widget = QWidget()
         side_widget.setLayout(side)
-        side.setContentsMargins(0, 0, 0, 0)
-        side_widget.setMinimumWidth(300)
-        side_widget.setMaximumWidth(360)
-        body.addWidget(side_widget, 2)
+        side.setContentsMargins(0, 0, 4, 0)
+        # a short window scrolls the rating and the comment instead of squeezing their texts
+        self.side = QScrollArea(panel)
+        self.side.setWidget(side_widget)
+        self.side.setWidgetResizable(True)
+        self.side.setFrameShape(QFrame.Shape.NoFrame)
+        self.side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.side.setMinimumWidth(310)
+        self.side.setMaximumWidth(370)
+        body.addWidget(self.side, 2)
         layout.addLayout(body, 1)
         self.detail_stack.addWidget(panel)
         self.detail_panel = panel
@@ -648,8 +659,7 @@ class TicketsPage(QWidget):
         self.remark.setPlaceholderText(self.tr("What was good, what could be better"))
         self.rate_button.setText(self.tr("Send r&ating"))
         self.rate_button.setAccessibleName(self.tr("Send the rating"))
-        self.rating_note.setText(self.tr("This helpdesk has no place for ratings, so yours is added to the "
-                                         "ticket as a comment."))
+        self.rating_note.setText(self.tr("This helpdesk keeps no ratings: yours goes to the ticket as a comment."))
         self.comment_box.setTitle(self.tr("Add a comment"))
         self.comment_label.setText(self.tr("Anything new? &Write it here; you can attach files too."))
         self.comment.setAccessibleName(self.tr("Your comment"))
@@ -686,6 +696,7 @@ class TicketsPage(QWidget):
             self.empty_text.setText(self.tr("No open tickets. Choose “All tickets” to see the closed ones."))
         self.empty_button.setVisible(not has_any)
         self.list_stack.setCurrentWidget(self.table if shown else self.empty)
+        self.detail_stack.setVisible(shown)  # nothing to choose: the empty list says what to do
 
     # ------------------------------------------------------------------ loading
     def _guard(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -722,6 +733,8 @@ class TicketsPage(QWidget):
             self.filter.setCurrentIndex(1)  # the report asked for is closed: show all
         if want is not None and self._select(want):
             self._pending_select = None
+        elif self.proxy.rowCount() and self._pending_select is None:
+            self._select(int(self.proxy.index(0, 0).data(NUMBER_ROLE)))  # the newest, so the screen is never blank
         elif current is not None:
             self._show_detail(None)
         self.listLoaded.emit()
@@ -795,8 +808,9 @@ class TicketsPage(QWidget):
         if changed_report:
             self.stars.set_value(0)
             self.remark.clear()
-        if detail.new_replies:  # they are read now: the list drops the bold and the count
-            self.reload()
+        if detail.entry.replies_new:  # shown now, so read: the list drops the bold and the count
+            submit(mark_seen, self.ctx, detail.entry.id, on_done=self._guard(lambda _r: self.reload()),
+                   on_error=self._load_failed)
         self.detailLoaded.emit()
 
     def _show_detail(self, detail: Detail | None) -> None:
