@@ -1163,7 +1163,10 @@ class ReviewPanel(QWidget):
             body = highlight(html.escape(description)).replace("\n", "<br>")
             out.append(f"<p>{body}</p>")
         levels = {"low": self.tr("low"), "medium": self.tr("medium"), "high": self.tr("high")}
-        facts = [(self.tr("Category"), draft.category or "—"),
+        categories = {"Hardware": self.tr("Hardware"), "Software": self.tr("Software"), "Network": self.tr("Network"),
+                      "Printing": self.tr("Printing"), "Email": self.tr("Email"),
+                      "Access & passwords": self.tr("Access and passwords"), "Other": self.tr("Other")}
+        facts = [(self.tr("Category"), categories.get(draft.category, draft.category) or "—"),
                  (self.tr("Impact"), levels.get(draft.impact, draft.impact)),
                  (self.tr("Urgency"), levels.get(draft.urgency, draft.urgency))]
         if draft.add_to is not None:
