@@ -449,14 +449,21 @@ class SelfHelpPage(QWidget):
                     self._add_item(article, first_sentence(article))
             self.empty_note.setVisible(False)
         self.results.blockSignals(False)
-        if self._shown is not None:  # keep the article on screen selected when it is in the list
-            for row in range(self.results.count()):
-                item = self.results.item(row)
-                if (item.data(LANGUAGE_ROLE), item.data(ID_ROLE)) == self._shown:
+        self._select_shown()
+        self.resultsShown.emit(query)
+
+    def _select_shown(self) -> None:
+        """Keep the article on screen selected in the list when it is there."""
+        if self._shown is None:
+            return
+        for row in range(self.results.count()):
+            item = self.results.item(row)
+            if (item.data(LANGUAGE_ROLE), item.data(ID_ROLE)) == self._shown:
+                if self.results.currentRow() != row:
                     self.results.blockSignals(True)
                     self.results.setCurrentRow(row)
                     self.results.blockSignals(False)
-        self.resultsShown.emit(query)
+                return
 
     def _add_item(self, article: Article, snippet: str) -> None:
         item = QListWidgetItem(article.title)
@@ -507,6 +514,7 @@ class SelfHelpPage(QWidget):
         self.article.fit_text_width()
         self.article.verticalScrollBar().setValue(0)
         self.article.setAccessibleDescription(article.title)
+        self._select_shown()
         return True
 
     def _polish_document(self) -> None:

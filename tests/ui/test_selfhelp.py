@@ -152,6 +152,7 @@ def test_open_with_query_or_article(qtbot: QtBot, ctx: AppContext) -> None:
     page.open({"article": "disk-full"})
     qtbot.waitUntil(lambda: page.shown_article() == ("en", "disk-full"))
     assert "Trash" in page.article.toPlainText()
+    assert page.results.currentRow() == POPULAR.index("disk-full")  # the list shows which one is open
     page.open({"query": "printer offline"})
     assert page.search.text() == "printer offline"
     assert page.result_ids()[0] == "printer-offline"
