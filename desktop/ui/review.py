@@ -73,6 +73,15 @@ PREVIEW_CHARS = 60_000
 # A masked secret or a pseudonym in rendered (escaped) text.
 _MASKED_RE = re.compile(r"\[REDACTED [a-z0-9:-]+\]|&lt;(?:user|host|domain|email|ipv4|ipv6)-\d+&gt;")
 _HIGHLIGHT_STYLE = "background-color:#ffe27a;color:#1d2125;font-weight:600"
+# The report's own styles (desktop.diagnostics.render.CSS) in what Qt's rich text draws; findings keep
+# their light boxes with dark text in both themes, everything else takes the palette's colours.
+PREVIEW_CSS = """
+div.finding { background-color: #fff4e0; color: #1d2125; margin-top: 6px; margin-bottom: 6px; }
+div.critical { background-color: #fdecea; } div.warning { background-color: #fff4e0; }
+div.info { background-color: #eaf2fb; }
+div.sev { font-weight: bold; font-size: small; text-transform: uppercase; }
+p.ok { color: #2e7d32; } p.bad { color: #c62828; } th { text-align: left; } dt { font-weight: bold; }
+"""
 _IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 
 Key = tuple[Any, ...]  # an item of the review: ("title",), ("description",), ("probe", name), ("file", i), ...
@@ -409,8 +418,13 @@ def unsqueezed(text_html: str) -> str:
         "<th>", '<th style="white-space:nowrap">'), text_html)
 
 
+_SEV_RE = re.compile(r'(<div class="sev">[^<]*)</div>')
+
+
 def highlight(text_html: str) -> str:
-    """Rendered HTML with every masked secret and pseudonym on a yellow background."""
+    """Rendered HTML with every masked secret and pseudonym on a yellow background (and a finding's
+    severity on its own line: Qt's rich text runs a nested block into the text after it)."""
+    text_html = _SEV_RE.sub(r"\1</div><br>", text_html)
     return _MASKED_RE.sub(lambda m: f'<span style="{_HIGHLIGHT_STYLE}">{m.group(0)}</span>', text_html)
 
 
@@ -574,6 +588,8 @@ class ReviewPanel(QWidget):
         right_layout.addLayout(preview_row)
         self.preview = QTextBrowser(right)
         self.preview.setOpenLinks(False)
+        self.preview.document().setDefaultStyleSheet(PREVIEW_CSS)
+        self.preview.document().setDocumentMargin(8)
         self.preview_label.setBuddy(self.preview)
         right_layout.addWidget(self.preview, 1)
         self.splitter.addWidget(left)
@@ -1109,7 +1125,9 @@ class ReviewPanel(QWidget):
             m = self.last_measure
             if m is None:
                 return f"<p>{html.escape(self.tr('Preparing the summary…'))}</p>"
-            return highlight(unsqueezed(to_html(m.report.document)))
+            # the page's own style sheet is for browsers (fixed widths and colours); the preview's suits here
+            page = re.sub(r"<style>.*?</style>", "", to_html(m.report.document), flags=re.S)
+            return highlight(unsqueezed(page))
         item = self.tree.currentItem()
         key = item.data(0, Qt.ItemDataRole.UserRole) if item else None
         if not key or key == ("pending",):
