@@ -223,6 +223,11 @@ class DeliveryService(QObject):
             cycle.error = mask_credentials(str(exc))
             cycle.changed = True
             return _ERROR_PAUSE
+        except Exception as exc:  # noqa: BLE001 - a bug must not end sending for the rest of the session
+            log.exception("the delivery cycle failed unexpectedly")
+            cycle.error = mask_credentials(f"{type(exc).__name__}: {exc}")
+            cycle.changed = True
+            return _ERROR_PAUSE
         if every is not None:
             to_refresh = max(0.0, self._last_refresh + every - time.monotonic())
             pause = to_refresh if pause is None else min(pause, to_refresh)
