@@ -250,18 +250,32 @@ def run(folder: Path, language: str, theme: str) -> int:
                                  fingerprint="SHA256:q2Zk7c0nH8F5cX1bI9mP4vT6yR3wL0aE2sD7fG5hJ8k",
                                  peer="10.20.30.40:52144", commands=("probe disk", "probe network", "report"),
                                  ticket="DL-000002", duration_seconds=1800)
-        thread = threading.Thread(target=lambda: answer.append(gate.ask(request, 120)), daemon=True)
+        def ask() -> None:
+            try:
+                answer.append(gate.ask(request, 120))
+            except Exception as exc:  # noqa: BLE001 - said below
+                answer.append(exc)
+
+        thread = threading.Thread(target=ask, daemon=True)
         thread.start()
         if not s.wait_until(lambda: controller.dialogs(), 20):
             raise RuntimeError("the consent dialog did not appear")
         dialog = controller.dialogs()[0]
         dialog.activateWindow()
         s.wait_until(dialog.isActiveWindow, 3)
+        allow = getattr(dialog, "allow", None)  # held back for a moment against a hurried click
+        if allow is not None:
+            s.wait_until(allow.isEnabled, 10)
         s.save(dialog, "consent-dialog")
-        dialog.accept()
+        if allow is not None:
+            allow.click()
+        else:
+            dialog.accept()
         s.wait_until(lambda: answer, 20)
         window.activateWindow()
-        s.wait(300)
+        banner = getattr(controller, "banner", None)
+        if banner is not None and not s.wait_until(banner.isVisible, 10):
+            log(f"the session banner did not appear (the agent's answer: {answer[:1]})")
         s.save(window, "session-banner")
         window.show_page("sessions")
         s.save(window, "sessions-active")
