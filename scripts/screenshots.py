@@ -248,7 +248,7 @@ def run(folder: Path, language: str, theme: str) -> int:
         answer: list[Any] = []
         request = ConsentRequest(engineer="Anna Petrova" if language == "ru" else "Ann Smith",
                                  fingerprint="SHA256:q2Zk7c0nH8F5cX1bI9mP4vT6yR3wL0aE2sD7fG5hJ8k",
-                                 peer="10.20.30.40:52144", commands=("probe disk", "probe network", "report"),
+                                 peer="10.20.30.40:52144", commands=("probe disks", "probe network", "report"),
                                  ticket="DL-000002", duration_seconds=1800)
         def ask() -> None:
             try:
@@ -276,15 +276,16 @@ def run(folder: Path, language: str, theme: str) -> int:
         banner = getattr(controller, "banner", None)
         if banner is not None and not s.wait_until(banner.isVisible, 10):
             log(f"the session banner did not appear (the agent's answer: {answer[:1]})")
+        grant = answer[0] if answer else None
+        if grant is not None and not isinstance(grant, Exception) and hasattr(gate, "command_ran"):
+            for command, ms in (("probe disks", 212.0), ("probe network", 1480.0)):
+                gate.command_ran(grant, command, 0, ms)  # as the agent reports each probe it ran
         s.save(window, "session-banner")
         window.show_page("sessions")
+        s.wait(500)
         s.save(window, "sessions-active")
-        grants = answer[0] if answer else None
-        if grants is not None and hasattr(gate, "ended"):
-            try:
-                gate.ended(grants, "done")
-            except Exception:  # noqa: BLE001 - only tidying up
-                pass
+        if grant is not None and not isinstance(grant, Exception) and hasattr(gate, "ended"):
+            gate.ended(grant)
 
     s.shot("consent", consent)
     window.show_page("settings")
