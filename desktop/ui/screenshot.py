@@ -11,7 +11,9 @@ temporary folder under the user's cache (call it from a worker).
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
@@ -41,13 +43,32 @@ from PySide6.QtWidgets import (
 log = logging.getLogger("deskline.ui")
 
 
+# A draft's screenshot folder left behind (the app was killed before the draft was sent or dropped)
+# is removed when a new one is made this long after (seconds).
+STALE_AFTER = 7 * 86400
+
+
 def screenshots_dir() -> Path:
-    """A new private folder for this app run's screenshots, under the user's cache (``.../screenshots``)."""
+    """A new private folder for one draft's screenshots, under the user's cache (``.../screenshots``).
+
+    Disk work: call it from a worker. Folders of earlier drafts older than :data:`STALE_AFTER` go."""
     from platformdirs import user_cache_path
 
     base = user_cache_path("deskline", appauthor=False) / "screenshots"
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    now = time.time()
+    for old in base.glob("report-*"):
+        try:
+            if now - old.stat().st_mtime > STALE_AFTER:
+                shutil.rmtree(old)
+        except OSError as exc:
+            log.info("could not remove the old screenshot folder %s: %s", old, exc)
     return Path(tempfile.mkdtemp(prefix="report-", dir=base))
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove a draft's screenshot folder (its report was filed, with copies in the outbox, or dropped)."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def save_png(image: QImage, folder: Path | None = None, name: str = "screenshot") -> Path:
@@ -312,4 +333,5 @@ class BlackoutEditor(QDialog):
         return self.canvas.result()
 
 
-__all__ = ["BlackoutCanvas", "BlackoutEditor", "ScreenCapture", "grab_screens", "save_png", "screenshots_dir"]
+__all__ = ["BlackoutCanvas", "BlackoutEditor", "ScreenCapture", "grab_screens", "remove_folder", "save_png",
+           "screenshots_dir"]

@@ -1228,6 +1228,10 @@ class ReportWizard(QWidget):
         self._match = None
         self._answered.clear()
         self._pending_finding = ""
+        if self._screenshot_dir is not None:  # the filed report has its own copies in the outbox
+            from desktop.ui.screenshot import remove_folder
+
+            submit(remove_folder, self._screenshot_dir)
         self._screenshot_dir = None
         self._sizes.clear()
         w = self.what

@@ -181,3 +181,27 @@ def test_save_png_makes_a_private_folder_under_the_cache(tmp_path: Path) -> None
     assert path.parent.parent == tmp_path / "cache" / "deskline" / "screenshots"
     again = screenshot.save_png(synthetic(10, 10), path.parent)
     assert again != path and again.exists()
+
+
+def test_old_screenshot_folders_are_cleaned_up(tmp_path: Path) -> None:
+    import os
+
+    first = screenshot.save_png(synthetic(10, 10)).parent
+    recent = screenshot.save_png(synthetic(10, 10)).parent
+    old = first.stat().st_mtime - screenshot.STALE_AFTER - 60
+    os.utime(first, (old, old))
+    newest = screenshot.screenshots_dir()
+    assert not first.exists()
+    assert recent.exists() and newest.exists()
+    screenshot.remove_folder(recent)
+    assert not recent.exists()
+
+
+def test_a_new_report_removes_the_last_drafts_screenshots(qtbot: Any, wizard: Any) -> None:
+    wizard._show_step(1)
+    with qtbot.waitSignal(wizard.attachmentsChanged, timeout=5000):
+        wizard.attach_image(synthetic(40, 30))
+    folder = wizard.draft.screenshots[0].parent
+    wizard.new_report()
+    qtbot.waitUntil(lambda: not folder.exists(), timeout=5000)
+    assert wizard.draft.screenshots == []
