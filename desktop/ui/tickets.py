@@ -380,6 +380,8 @@ class TicketsPage(QWidget):
         self._reload_again = False
         self._detail_token = 0
         self._files: list[str] = []
+        self._composer_for: int | None = None  # the report the comment being written belongs to
+        self._drafts: dict[int, tuple[str, list[str]]] = {}  # other reports' half-written comments
         self._busy: set[str] = set()
         self._last_message: tuple[str, str, bool] | None = None
         self._build()
@@ -814,8 +816,15 @@ class TicketsPage(QWidget):
         self.detailLoaded.emit()
 
     def _show_detail(self, detail: Detail | None) -> None:
-        if detail is not None and self.detail is not None and detail.entry.id != self.detail.entry.id:
-            self._clear_composer()
+        if detail is not None and detail.entry.id != self._composer_for:
+            # each report keeps its own half-written comment: nothing typed is lost, nor sent to the wrong one
+            if self._composer_for is not None:
+                self._drafts[self._composer_for] = (self.comment.toPlainText(), list(self._files))
+            text, files = self._drafts.pop(detail.entry.id, ("", []))
+            self.comment.setPlainText(text)
+            self._files = list(files)
+            self._show_files()
+            self._composer_for = detail.entry.id
         self.detail = detail
         self._render()
 
@@ -956,7 +965,11 @@ class TicketsPage(QWidget):
         return html.escape(self.tr("Waiting to be sent"))
 
     # ------------------------------------------------------------------ composer
-    def _clear_composer(self) -> None:
+    def _clear_composer(self, number: int | None = None) -> None:
+        """Empty the comment of report ``number`` (default: the one shown), sent or used."""
+        if number is not None and number != self._composer_for:
+            self._drafts.pop(number, None)
+            return
         self.comment.clear()
         self._files.clear()
         self._show_files()
@@ -1035,12 +1048,12 @@ class TicketsPage(QWidget):
     def send_comment(self) -> None:
         if self.detail is None or not self.send_button.isEnabled():
             return
-        text, files = self.comment.toPlainText().strip(), list(self._files)
-        self._run("comment", add_comment, self.detail.entry.id, text, files,
+        text, files, number = self.comment.toPlainText().strip(), list(self._files), self.detail.entry.id
+        self._run("comment", add_comment, number, text, files,
                   done=self.tr("Your comment is saved and goes to the helpdesk now."),
                   failed=self.tr("Your comment could not be saved. Check that the files can be opened and "
                                  "try again."),
-                  after=lambda _fu: self._clear_composer())
+                  after=lambda _fu: self._clear_composer(number))
 
     def rate(self) -> None:
         if self.detail is None or self.stars.value() < 1:
@@ -1083,7 +1096,7 @@ class TicketsPage(QWidget):
 
     def _state_changed(self, number: int, *, clear: bool) -> None:
         if clear:
-            self._clear_composer()
+            self._clear_composer(number)
         service = service_of(self.ctx)
         if service is not None:
             service.refresh_now([number])  # the new state shows once the ticket is checked (closed ones too)

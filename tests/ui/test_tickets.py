@@ -275,3 +275,18 @@ def test_language_change_keeps_the_typed_comment(ctx: Any, page: TicketsPage, qt
     qtbot.keyClicks(page.comment, "half-written")
     page.retranslate()
     assert page.comment.toPlainText() == "half-written"
+
+
+def test_each_report_keeps_its_own_half_written_comment(ctx: Any, page: TicketsPage, qtbot: Any,
+                                                         tmp_path: Path) -> None:
+    first, second = file_one(ctx, "First"), file_one(ctx, "Second")
+    page.reload()
+    choose(page, qtbot, first)
+    qtbot.keyClicks(page.comment, "about the first")
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(b"\x89PNG")
+    page.add_files([str(shot)])
+    choose(page, qtbot, second)
+    assert page.comment.toPlainText() == "" and page.files.count() == 0
+    choose(page, qtbot, first)
+    assert page.comment.toPlainText() == "about the first" and page.files.count() == 1
