@@ -902,8 +902,10 @@ class TicketsPage(QWidget):
         muted = pal.color(QPalette.ColorRole.PlaceholderText).name()
         mine = pal.color(QPalette.ColorRole.AlternateBase).name()
         base, accent = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Highlight)
-        theirs_css = QColor(*(round(b * 0.85 + a * 0.15) for b, a in zip(base.getRgb()[:3], accent.getRgb()[:3],
-                                                                        strict=True))).name()
+        theirs = QColor(round(base.red() * 0.85 + accent.red() * 0.15),  # a tint of the accent: their words
+                        round(base.green() * 0.85 + accent.green() * 0.15),
+                        round(base.blue() * 0.85 + accent.blue() * 0.15))
+        theirs_css = theirs.name()
         items: list[tuple[float, int, str]] = []
 
         def block(when: float | None, order: int, who: str, body: str, extra: str = "", bg: str = mine) -> None:
@@ -1076,10 +1078,11 @@ class TicketsPage(QWidget):
         text = self.tr("Please reopen this ticket: the problem is not solved.")
         if words:
             text += "\n\n" + words
-        self._run("state", change_state, self.detail.entry.id, "open", text,
+        number = self.detail.entry.id
+        self._run("state", change_state, number, "open", text,
                   done=self.tr("The helpdesk is asked to look at it again."),
                   failed=self.tr("The ticket could not be reopened. Please try again in a moment."),
-                  after=lambda _r, number=self.detail.entry.id: self._state_changed(number, clear=bool(words)))
+                  after=lambda _r: self._state_changed(number, clear=bool(words)))
 
     def close_ticket(self) -> None:
         if self.detail is None or not self._confirm(
@@ -1089,10 +1092,11 @@ class TicketsPage(QWidget):
             return
         text = "" if self.detail.entry.backend == "local" else \
             self.tr("My problem is solved; please close this ticket. Thank you!")
-        self._run("state", change_state, self.detail.entry.id, "closed", text,
+        number = self.detail.entry.id
+        self._run("state", change_state, number, "closed", text,
                   done=self.tr("The ticket is closed."),
                   failed=self.tr("The ticket could not be closed. Please try again in a moment."),
-                  after=lambda _r, number=self.detail.entry.id: self._state_changed(number, clear=False))
+                  after=lambda _r: self._state_changed(number, clear=False))
 
     def _state_changed(self, number: int, *, clear: bool) -> None:
         if clear:
