@@ -30,6 +30,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QImage,
     QKeySequence,
+    QPalette,
     QPixmap,
     QShortcut,
 )
@@ -77,6 +78,11 @@ STARTED = ("", "now", "today", "yesterday", "week", "longer", "date")
 _STARTED_WORDS = {"now": "just now", "today": "earlier today", "yesterday": "yesterday", "week": "this week",
                   "longer": "more than a week ago"}
 THUMB = QSize(64, 40)
+
+
+def tone(widget: QWidget, light: str, dark: str) -> str:
+    """A warning colour readable on ``widget``'s window colour: ``light`` for a light palette, else ``dark``."""
+    return dark if widget.palette().color(QPalette.ColorRole.Window).lightness() < 128 else light
 
 
 def human_size(n: int) -> str:
@@ -341,7 +347,7 @@ class AttachmentsPage(QWidget):
         layout.setSpacing(10)
         self.drop = QFrame(self)
         self.drop.setObjectName("DropZone")
-        self.drop.setStyleSheet("#DropZone { border: 2px dashed palette(mid); border-radius: 8px; }"
+        self.drop.setStyleSheet("#DropZone { border: 2px dashed palette(placeholder-text); border-radius: 8px; }"
                                 "#DropZone[active=\"true\"] { border-color: palette(highlight); }")
         zone = QVBoxLayout(self.drop)
         zone.setContentsMargins(16, 18, 16, 18)
@@ -364,7 +370,6 @@ class AttachmentsPage(QWidget):
         self.message = QLabel(self)
         self.message.setObjectName("error")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("#error { color: #c62828; }")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         layout.addWidget(self.message)
@@ -590,6 +595,12 @@ class ReportWizard(QWidget):
 
         return call
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the desktop switched between light and dark
+            self._update_step_texts()
+            self._update_priority()
+
     # ------------------------------------------------------------------------------------- texts
     def retranslate(self) -> None:
         self.heading.setText(self.tr("Report a problem"))
@@ -626,10 +637,11 @@ class ReportWizard(QWidget):
     def _update_step_texts(self) -> None:
         step = self.step()
         names = self._step_names()
+        later = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
         parts = []
         for index, name in enumerate(names):
             text = f"{index + 1}&nbsp;{name}"
-            parts.append(f"<b>{text}</b>" if index == step else f"<span style='color: palette(mid)'>{text}</span>"
+            parts.append(f"<b>{text}</b>" if index == step else f"<span style='color: {later}'>{text}</span>"
                          if index > step else text)
         self.indicator.setText("&nbsp;&nbsp;&rsaquo;&nbsp;&nbsp;".join(parts))
         self.indicator.setAccessibleName(self.tr("Step %1 of %2: %3").replace("%1", str(step + 1))
@@ -795,7 +807,8 @@ class ReportWizard(QWidget):
                    "high": self.tr("the helpdesk looks at it before normal requests"),
                    "urgent": self.tr("the helpdesk looks at it first")}
         priority = priority_for(self.what.impact.currentData(), self.what.urgency.currentData())
-        colour = {"urgent": "#c62828", "high": "#e65100"}.get(priority, "")
+        colour = {"urgent": tone(self, "#c62828", "#ff8a80"),
+                  "high": tone(self, "#e65100", "#ffb74d")}.get(priority, "")
         name = f"<b style='color: {colour}'>{names[priority]}</b>" if colour else f"<b>{names[priority]}</b>"
         self.what.priority.setText(self.tr("%1: %2").replace("%1", name).replace("%2", explain[priority]))
         self.what.priority.setAccessibleDescription(f"{names[priority]}: {explain[priority]}")
@@ -1060,6 +1073,7 @@ class ReportWizard(QWidget):
 
     def _show_message(self, text: str) -> None:
         page = self._ensure_attachments()
+        page.message.setStyleSheet(f"#error {{ color: {tone(self, '#c62828', '#ff8a80')}; }}")
         page.message.setText(text)
         page.message.setVisible(bool(text))
 
