@@ -428,3 +428,54 @@ def test_recently_closed_similar_report_is_offered_as_came_back(qtbot: Any, wiza
     assert wizard.offer.isVisible()
     assert "closed recently" in wizard.offer_text.text()
     assert earlier.incident in wizard.offer_text.text()
+
+
+def test_real_collection_with_a_blocked_probe_leaves_the_page_responsive(qtbot: Any, ctx: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real ``collect`` (probe runner and rules), with one probe that blocks until released: the
+    user types and moves on meanwhile, the progress line counts the probe that finished."""
+    import dataclasses
+    import types
+
+    from desktop.diagnostics import registry
+    from desktop.ui.wizard import ReportWizard
+
+    @dataclasses.dataclass(frozen=True)
+    class SlowResult:
+        waited: bool
+
+    gate = threading.Event()
+    entered = threading.Event()
+
+    def slow_collect(_ctx: Any) -> SlowResult:
+        entered.set()
+        return SlowResult(gate.wait(timeout=30))
+
+    slow = registry.ProbeInfo("slow", "Slow", types.SimpleNamespace(  # type: ignore[arg-type]
+        NAME="slow", TITLE="Slow", RESULT=SlowResult, TIMEOUT=60, collect=slow_collect))
+    system = next(p for p in registry.probes() if p.name == "system")
+    monkeypatch.setattr(registry, "probes", lambda: (system, slow))
+
+    page = ReportWizard(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        page.activate()
+        qtbot.waitUntil(lambda: "1 of 2" in page.progress_text.text(), timeout=10000)
+        assert entered.wait(5)
+        type_title(qtbot, page, "Teams calls drop")
+        page.what.description.setPlainText("The sound stops after a minute.")
+        with qtbot.waitSignal(page.stepChanged, timeout=5000):
+            qtbot.keyClick(page.what.title, Qt.Key.Key_Return)
+        assert page.step() == 1
+        assert page.collecting()
+        with qtbot.waitSignal(page.collectionFinished, timeout=10000) as finished:
+            gate.set()
+        assert finished.args == [True]
+        outcomes = {o.name: o for o in page.draft.collection.outcomes}
+        assert set(outcomes) == {"system", "slow"}
+        assert outcomes["slow"].ok and outcomes["slow"].result.waited
+        assert page.draft.title == "Teams calls drop"  # nothing typed was lost meanwhile
+    finally:
+        gate.set()
+        assert QThreadPool.globalInstance().waitForDone(10000)
