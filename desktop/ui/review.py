@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.config import REVIEW_KINDS, Settings
 from desktop.connectors.base import ConnectorInfo
@@ -442,6 +443,16 @@ def size_text(size: int) -> str:
 
 # ------------------------------------------------------------------------------------------ widgets
 
+def alive(widget: QWidget, fn: Callable[..., None]) -> Callable[..., None]:
+    """``fn`` for a worker's callback, skipped once ``widget`` is gone (a result may arrive late)."""
+
+    def call(*args: Any) -> None:
+        if isValid(widget):
+            fn(*args)
+
+    return call
+
+
 def _muted_label(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setWordWrap(True)
@@ -699,8 +710,8 @@ class ReviewPanel(QWidget):
         self._update_sendable()
         generation = self._draft_generation
         submit(analyse_again, draft, self.ctx.settings, self._analysis_cache,
-               on_done=lambda result: self._analysed(generation, result),
-               on_error=lambda failure: self._analysis_failed(generation, failure))
+               on_done=alive(self, lambda result: self._analysed(generation, result)),
+               on_error=alive(self, lambda failure: self._analysis_failed(generation, failure)))
         self._generation += 1  # a measurement under way is of the previous draft
         self._show_measure()
         if draft.collection is not None:
@@ -767,8 +778,17 @@ class ReviewPanel(QWidget):
         self.status.setText(self.tr("Saving your report…"))
         self.tree.setEnabled(False)
         self._update_sendable()
-        submit(file_draft, self.ctx, draft, self.ctx.settings, self.selection(),
-               on_done=self._filed, on_error=self._file_failed)
+        ctx = self.ctx
+
+        def done(number: int) -> None:
+            # the report is in the outbox: the delivery service hears of it even if this screen is gone
+            ctx.outboxChanged.emit()
+            ctx.deliveryRequested.emit()
+            if isValid(self):
+                self._filed(number)
+
+        submit(file_draft, ctx, draft, ctx.settings, self.selection(), on_done=done,
+               on_error=alive(self, self._file_failed))
 
     # -- building the tree
     def _rebuild(self) -> None:
@@ -984,8 +1004,8 @@ class ReviewPanel(QWidget):
             return
         generation = self._generation
         submit(measure, draft, self.ctx.settings, self.selection(), backend_info, self.analysis,
-               on_done=lambda result: self._measured(generation, result),
-               on_error=lambda failure: self._measure_failed(generation, failure))
+               on_done=alive(self, lambda result: self._measured(generation, result)),
+               on_error=alive(self, lambda failure: self._measure_failed(generation, failure)))
 
     def _measured(self, generation: int, result: Measure) -> None:
         if generation != self._generation:
@@ -1234,8 +1254,6 @@ class ReviewPanel(QWidget):
         self.tree.setEnabled(True)
         self.status.setText("")
         self._update_sendable()
-        self.ctx.outboxChanged.emit()
-        self.ctx.deliveryRequested.emit()
         self.filed.emit(number)
 
     def _file_failed(self, failure: Failure) -> None:
@@ -1461,7 +1479,7 @@ class SentPanel(QWidget):
         def again() -> Any:
             return self.ctx.outbox().retry(number)
 
-        submit(again, on_done=self._retried, on_error=self._retry_failed)
+        submit(again, on_done=alive(self, self._retried), on_error=alive(self, self._retry_failed))
 
     # -- reading the outbox
     def refresh(self) -> None:
@@ -1483,8 +1501,8 @@ class SentPanel(QWidget):
             comment = box.followup(comment_id) if comment_id is not None else None
             return entry, (problems[0].message if problems else ""), comment
 
-        submit(load, on_done=lambda result: self._loaded(number, result),
-               on_error=lambda failure: self._load_failed(number, failure))
+        submit(load, on_done=alive(self, lambda result: self._loaded(number, result)),
+               on_error=alive(self, lambda failure: self._load_failed(number, failure)))
 
     def _loaded(self, number: int, result: tuple[Any, str, Any]) -> None:
         self._loading = False

@@ -8,11 +8,12 @@ ticket is needed, sent to the local store by the real sender.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThreadPool
 
 from desktop.connectors.base import ConnectorInfo
 from desktop.diagnostics.registry import PROBES
@@ -52,6 +53,13 @@ def draft(ctx: Any, files: tuple[Path, Path]) -> Draft:
     return Draft(title="The printer prints nothing", description="Since this morning nothing comes out.",
                  category="printing", impact="high", urgency="medium", files=list(files),
                  collection=collect(ctx.settings))
+
+
+@pytest.fixture(autouse=True)
+def _workers_done() -> Iterator[None]:
+    """Let this test's workers finish while its widgets and folders still exist."""
+    yield
+    assert QThreadPool.globalInstance().waitForDone(30000)
 
 
 @pytest.fixture
