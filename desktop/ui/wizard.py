@@ -13,6 +13,7 @@ texts, and only "Report another problem" after sending starts a new draft.
 
 from __future__ import annotations
 
+import html
 import importlib
 import logging
 import os
@@ -954,7 +955,8 @@ class ReportWizard(QWidget):
 
     def _similar_failed(self, number: int, key: tuple[str, str], failure: Failure) -> None:
         # Not finding earlier reports must never stop a new one: note it and carry on.
-        log.info("looking for similar reports failed: %s", failure.message or failure.details.splitlines()[-1])
+        last_line = (failure.details.strip().splitlines() or [""])[-1]
+        log.info("looking for similar reports failed: %s", failure.message or last_line)
         self._similar_done(number, key, None)
 
     def _offer_pending(self) -> bool:
@@ -968,7 +970,7 @@ class ReportWizard(QWidget):
         if match is None:
             return
         label = match.entry.incident
-        title = match.entry.title.replace("<", "&lt;")
+        title = html.escape(match.entry.title)
         # the long date without the weekday: "22 November 2026", "22 ноября 2026 г."
         long_format = QLocale().dateFormat(QLocale.FormatType.LongFormat)
         when = QLocale().toString(match.reported.date(), long_format.replace("dddd, ", "").replace("dddd ", ""))
@@ -1022,6 +1024,7 @@ class ReportWizard(QWidget):
     def choose_files(self) -> None:
         dialog = QFileDialog(self, self.tr("Add files to the report"), str(Path.home()))
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.filesSelected.connect(lambda names: self.add_files([Path(n) for n in names]))
         dialog.open()
 
@@ -1085,6 +1088,7 @@ class ReportWizard(QWidget):
         self._sizes.pop(path, None)
         if self.attachments is not None:
             self.attachments.remove_row(path)
+            self.attachments.add_button.setFocus()  # the pressed Remove button is gone with its row
         self._update_total()
         self.attachmentsChanged.emit()
 
