@@ -653,9 +653,26 @@ class ReportWizard(QWidget):
                  "", ""]  # the review and sent panels explain themselves
         self.intro.setText(intro[step])
         self.intro.setVisible(bool(intro[step]))
-        self.next_button.setText(self.tr("&Next") if step < 2 else self.tr("&Send report"))
-        self.next_button.setAccessibleName(self.tr("Next step") if step < 2 else self.tr("Send the report"))
+        self._update_next_text()
         self._validate()
+
+    def _update_next_text(self) -> None:
+        step = self.step()
+        # IT policy may let this report go without review: then the step before it sends, and says so
+        sends = step == 2 or (step == 1 and not self._review_needed())
+        self.next_button.setText(self.tr("&Send report") if sends else self.tr("&Next"))
+        self.next_button.setAccessibleName(self.tr("Send the report") if sends else self.tr("Next step"))
+
+    def _review_needed(self) -> bool:
+        """Whether this draft must be reviewed before it leaves (False when policy report.review_skip
+        names every kind of item in it; the review module decides, as the review panel does)."""
+        if not self.ctx.settings["report.review_skip"]:
+            return True
+        try:
+            needed = importlib.import_module("desktop.ui.review").review_needed
+        except (ImportError, AttributeError):
+            return True
+        return bool(needed(self.draft, self.ctx.settings))
 
     # ------------------------------------------------------------------------------------- page protocol
     def activate(self) -> None:
@@ -1105,6 +1122,7 @@ class ReportWizard(QWidget):
         text = (self.tr("1 attachment, %1 in total") if count == 1
                 else self.tr("%n attachments, %1 in total", "", count))
         page.total.setText(text.replace("%1", human_size(total)))
+        self._update_next_text()  # attachments may need a review the rest of the report does not
 
     # ------------------------------------------------------------------------------------- screenshots
     def take_screenshot(self) -> None:

@@ -479,3 +479,36 @@ def test_real_collection_with_a_blocked_probe_leaves_the_page_responsive(qtbot: 
     finally:
         gate.set()
         assert QThreadPool.globalInstance().waitForDone(10000)
+
+
+def test_policy_without_review_sends_from_the_attachments_step(qtbot: Any, tmp_path: Path,
+                                                                 collect: FakeCollect) -> None:
+    """IT policy lets every kind of item leave unreviewed: Next on the attachments step says Send, and
+    the report is filed as soon as the collection is there."""
+    pytest.importorskip("desktop.ui.review")
+    from desktop import config
+    from desktop.ui.context import AppContext
+    from desktop.ui.wizard import ReportWizard
+
+    settings_file = tmp_path / "config" / "skip.toml"
+    settings_file.write_text(
+        f'version = 1\n[outbox]\npath = "{tmp_path / "outbox"}"\n[report]\n'
+        'review_skip = ["summary", "findings", "system_report", "attachments", "screenshots"]\n', encoding="utf-8")
+    context = AppContext(config.load(settings_file, environ={}), settings_path=settings_file)
+    page = ReportWizard(context)
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        page.activate()
+        type_title(qtbot, page, "Cannot log in to the VPN")
+        with qtbot.waitSignal(page.stepChanged, timeout=5000):
+            page.next()
+        assert page.step() == 1
+        assert "Send" in page.next_button.text()
+        with qtbot.waitSignal(page.stepChanged, timeout=10000, check_params_cb=lambda step: step == 3):
+            page.next()
+        assert [e.title for e in context.outbox().entries()] == ["Cannot log in to the VPN"]
+    finally:
+        collect.release.set()
+        assert QThreadPool.globalInstance().waitForDone(10000)
+        context.close()
