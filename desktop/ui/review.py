@@ -677,7 +677,7 @@ class ReviewPanel(QWidget):
         self.whole_button.setAccessibleName(self.tr("Show the whole summary"))
         self.whole_button.setToolTip(self.tr("Show the whole summary of the system report as the helpdesk "
                                              "will read it"))
-        self.size_caption.setText(self.tr("Si&ze:"))
+        self.size_caption.setText(self.tr("Size:"))
         self.meter.setAccessibleName(self.tr("Size of what will be sent"))
         self.send_button.setText(self.tr("&Send report"))
         self.send_button.setAccessibleName(self.tr("Send report"))

@@ -52,10 +52,6 @@
         <translation>Показать весь отчёт о системе так, как его увидит служба поддержки</translation>
     </message>
     <message>
-        <source>Si&amp;ze:</source>
-        <translation>Ра&amp;змер:</translation>
-    </message>
-    <message>
         <source>Size of what will be sent</source>
         <translation>Размер отправляемых данных</translation>
     </message>
@@ -174,6 +170,10 @@
     <message>
         <source>Measuring…</source>
         <translation>Подсчёт…</translation>
+    </message>
+    <message>
+        <source>Size:</source>
+        <translation>Размер:</translation>
     </message>
     <message>
         <source>The size could not be worked out: %1</source>
