@@ -1451,6 +1451,8 @@ class SentPanel(QWidget):
         self.entry = None
         self.comment = None
         self.comment_id = _additions.get(id(self.ctx), {}).pop(number, None)
+        self.mark.setVisible(True)
+        self.intro.setVisible(True)
         self._retitle()
         self.number_field.setText(incident_label(number))
         self.copied.setText("")
@@ -1589,8 +1591,8 @@ class SentPanel(QWidget):
             return
         if comment is not None and comment.state == "failed":
             title = self.tr("Not added: the helpdesk did not accept it")
-            text = self.tr("Your addition is kept on this computer. The helpdesk said: %1. You can try again, or "
-                           "ask your IT support.").replace("%1", html.escape(comment.reason or "?"))
+            text = self.tr("Your addition is kept on this computer. The reason: %1. You can try again, or ask "
+                           "your IT support.").replace("%1", html.escape(comment.reason or "?"))
             self.retry_button.show()
             self._finish(title, text, "", "failed")
             return
@@ -1642,13 +1644,16 @@ class SentPanel(QWidget):
                 details = "\n".join(f"{p.name}: {p.reason}" for p in missing)
         else:  # failed
             title = self.tr("Not sent: the helpdesk did not accept the report")
-            text = self.tr("Your report is kept on this computer. The helpdesk said: %1. You can try again, or "
-                           "ask your IT support.").replace("%1", html.escape(entry.failed_reason or "?"))
+            text = self.tr("Your report is kept on this computer. The reason: %1. You can try again, or ask "
+                           "your IT support.").replace("%1", html.escape(entry.failed_reason or "?"))
             self.retry_button.show()
             details = entry.last_error if entry.last_error != entry.failed_reason else ""
         self._finish(title, text, details, entry.state)
 
     def _finish(self, title: str, text: str, details: str, state: str) -> None:
+        # while it is not sent, neither the check mark nor "sends it in the background" would be true
+        self.mark.setVisible(state != "failed")
+        self.intro.setVisible(state != "failed")
         self.state_title.setText(title)
         colour = {"sent": "#2e7d32", "failed": "#d32f2f"}.get(state, "")
         self.state_title.setStyleSheet(f"color: {colour};" if colour else "")

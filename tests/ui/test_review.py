@@ -396,6 +396,7 @@ def test_sent_panel_failed_state_and_retry(qtbot: Any, ctx: Any, sent: SentPanel
     assert sent.state_title.text().startswith("Not sent")
     assert "refused the request while creating the ticket" in sent.state_text.text()
     assert sent.retry_button.isVisibleTo(sent)
+    assert not sent.mark.isVisibleTo(sent)  # no check mark on a report that did not go
 
     with qtbot.waitSignal(ctx.deliveryRequested, timeout=5000):
         qtbot.mouseClick(sent.retry_button, Qt.MouseButton.LeftButton)

@@ -451,8 +451,8 @@
         <translation>Не добавлено: служба поддержки его не приняла</translation>
     </message>
     <message>
-        <source>Your addition is kept on this computer. The helpdesk said: %1. You can try again, or ask your IT support.</source>
-        <translation>Ваше дополнение сохранено на этом компьютере. Ответ службы поддержки: %1. Можно попробовать ещё раз или обратиться в ИТ-поддержку.</translation>
+        <source>Your report is kept on this computer. The reason: %1. You can try again, or ask your IT support.</source>
+        <translation>Ваш отчёт сохранён на этом компьютере. Причина: %1. Можно попробовать ещё раз или обратиться в ИТ-поддержку.</translation>
     </message>
     <message>
         <source>Your addition goes to the helpdesk with %1 in a moment.</source>
@@ -469,6 +469,10 @@
     <message>
         <source>Waiting to be sent</source>
         <translation>Ожидает отправки</translation>
+    </message>
+    <message>
+        <source>Your addition is kept on this computer. The reason: %1. You can try again, or ask your IT support.</source>
+        <translation>Ваше дополнение сохранено на этом компьютере. Причина: %1. Можно попробовать ещё раз или обратиться в ИТ-поддержку.</translation>
     </message>
     <message>
         <source>The helpdesk could not be reached yet. Deskline will try again at %1; nothing is lost meanwhile.</source>
@@ -521,10 +525,6 @@
     <message>
         <source>Not sent: the helpdesk did not accept the report</source>
         <translation>Не отправлено: служба поддержки не приняла отчёт</translation>
-    </message>
-    <message>
-        <source>Your report is kept on this computer. The helpdesk said: %1. You can try again, or ask your IT support.</source>
-        <translation>Ваш отчёт сохранён на этом компьютере. Ответ службы поддержки: %1. Можно попробовать ещё раз или обратиться в ИТ-поддержку.</translation>
     </message>
 </context>
 <context>
