@@ -508,3 +508,16 @@ def test_review_and_sent_panels_in_russian(qtbot: Any, ctx: Any, draft: Draft) -
         assert after.state_title.text() == "Ожидает отправки"
     finally:
         i18n.install("en")
+
+
+def test_pseudonyms_are_badged_and_highlighted(qtbot: Any, ctx: Any, panel: ReviewPanel, draft: Draft,
+                                               files: tuple[Path, Path]) -> None:
+    ctx.settings.values["report.pseudonymize"] = True
+    files[0].write_text("mail from alice.smith@example.org failed\n", encoding="utf-8")
+    show(qtbot, panel, draft)
+    item = panel._items[("file", 0)]
+    assert item.text(2) == "1 name replaced"
+    panel.tree.setCurrentItem(item)
+    preview = panel.preview_html()
+    assert "alice.smith@example.org" not in preview
+    assert "&lt;email-1&gt;</span>" in preview
