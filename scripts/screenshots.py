@@ -1,6 +1,7 @@
 """Screenshots of every screen of the real app, for ``scripts/screenshots`` (which starts Xvfb and runs this).
 
-One run is one language and one theme: ``python scripts/screenshots.py FOLDER --lang ru --theme dark``.
+One run is one language and one theme: ``python scripts/screenshots.py FOLDER --lang ru --theme dark``
+(``--scale 2`` with ``QT_SCALE_FACTOR=2`` for a high-DPI screen).
 It prepares demo content in the (temporary) user folders the caller set (a settings file, a local-store
 outbox with a few sent reports), starts the app as ``deskline`` does (``desktop.ui.app``: make_application,
 translations, build with the services), and saves ``<lang>-<theme>-<screen>.png`` for: every page of the
@@ -136,7 +137,7 @@ class Shooter:
 
 
 def run(folder: Path, language: str, theme: str) -> int:
-    os.environ["DESKLINE_THEME"] = theme
+    os.environ["DESKLINE_THEME"] = theme.split("-")[0]
     settings_path = prepare(folder, language)
 
     from PySide6.QtWidgets import QLineEdit, QSystemTrayIcon
@@ -315,9 +316,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--lang", default="en", choices=("en", "ru"))
     parser.add_argument("--theme", default="light", choices=("light", "dark"))
+    parser.add_argument("--scale", type=int, default=1,
+                        help="the screen's scale (run with QT_SCALE_FACTOR set to it); names the files <theme>-<N>x")
     args = parser.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
-    return run(args.folder.resolve(), args.lang, args.theme)
+    return run(args.folder.resolve(), args.lang, args.theme if args.scale == 1 else f"{args.theme}-{args.scale}x")
 
 
 if __name__ == "__main__":
