@@ -294,3 +294,23 @@ def test_report_steps_have_no_english_text(window_ru: Any, catalogue: Catalogue,
                 bad.append(f"step {step + 1}: {where}: {text!r} is English and in no .ts file (missing tr()?)")
     assert not bad, "the report wizard's steps show English with Russian installed:\n  " + "\n  ".join(
         dict.fromkeys(bad))
+
+
+def test_check_results_have_no_english_text(window_ru: Any, catalogue: Catalogue, qtbot: Any) -> None:
+    """The check's results (finding cards, articles, what was checked) appear only after a run: run it."""
+    reason = walk.missing_reason("check")
+    if reason:
+        pytest.skip(reason)
+    page = window_ru.show_page("check")
+    if not hasattr(page, "start") or not hasattr(page, "running"):
+        pytest.skip("the check screen has no start()/running interface")
+
+    def running() -> bool:
+        value = page.running
+        return bool(value() if callable(value) else value)
+
+    page.start()
+    qtbot.waitUntil(lambda: not running(), timeout=60000)
+    walk.settle()
+    bad = _untranslated(page, catalogue)
+    assert not bad, "the check's results show English with Russian installed:\n  " + "\n  ".join(dict.fromkeys(bad))
