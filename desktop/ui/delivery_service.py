@@ -281,6 +281,8 @@ class DeliveryService(QObject):
 
     # ------------------------------------------------------------------------------ the GUI thread
     def _deliver(self, cycle: Cycle) -> None:
+        if self._stopping.is_set():
+            return  # a cycle that ended as the app quits: its window may be gone already
         for text in cycle.warnings:
             if text not in self._warnings_shown:
                 self._warnings_shown.add(text)
@@ -317,7 +319,9 @@ class DeliveryService(QObject):
         self.cycleFinished.emit()
 
     def _show_banner(self, key: str, text: str, details: str, *, settings_button: bool = True) -> None:
-        if self.window is None or not hasattr(self.window, "add_banner"):
+        import shiboken6
+
+        if self.window is None or not hasattr(self.window, "add_banner") or not shiboken6.isValid(self.window):
             return
         self._remove_banner(key)
         banner = ProblemBanner(text, details, settings_button=settings_button)
