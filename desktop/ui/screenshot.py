@@ -19,12 +19,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QFocusEvent,
     QGuiApplication,
     QImage,
+    QKeyEvent,
     QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPalette,
     QPen,
     QShortcut,
 )
@@ -168,6 +171,10 @@ class BlackoutCanvas(QWidget):
         self.rects: list[QRect] = []
         self._start: QPointF | None = None
         self._current: QRect | None = None
+        # Keyboard use: the arrow keys move a point (a tenth of the picture per press, a pixel with
+        # Shift), Space marks one corner and then the opposite one.
+        self.point = QPointF(image.width() / 2, image.height() / 2)
+        self._key_start: QPointF | None = None
         self.setMinimumSize(320, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -247,6 +254,49 @@ class BlackoutCanvas(QWidget):
             self._start, self._current = None, None
             self.add_rect(rect)
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        step = 1.0 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else max(self.image.width(),
+                                                                                       self.image.height()) / 10
+        moves = {Qt.Key.Key_Left: (-step, 0.0), Qt.Key.Key_Right: (step, 0.0), Qt.Key.Key_Up: (0.0, -step),
+                 Qt.Key.Key_Down: (0.0, step)}
+        key = Qt.Key(event.key())
+        if key in moves:
+            dx, dy = moves[key]
+            self.point = QPointF(min(max(self.point.x() + dx, 0.0), self.image.width()),
+                                 min(max(self.point.y() + dy, 0.0), self.image.height()))
+            if self._key_start is not None:
+                self._start = self._key_start
+                self._current = self._drag_rect(self.from_image(self.point))
+            self.update()
+        elif key == Qt.Key.Key_Space:
+            if self._key_start is None:
+                self._key_start = QPointF(self.point)
+            else:
+                self._start = self._key_start
+                rect = self._drag_rect(self.from_image(self.point))
+                self._start, self._current, self._key_start = None, None, None
+                self.add_rect(rect)
+            self.update()
+        elif key == Qt.Key.Key_Escape and self._key_start is not None:
+            self._start, self._current, self._key_start = None, None, None  # drop the half-made box only
+            self.update()
+        else:
+            super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self.update()
+
+    def from_image(self, point: QPointF) -> QPointF:
+        """Image coordinates to the widget's (the inverse of :meth:`to_image`)."""
+        t = self.target()
+        return QPointF(t.x() + point.x() * t.width() / max(1, self.image.width()),
+                       t.y() + point.y() * t.height() / max(1, self.image.height()))
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
@@ -259,6 +309,11 @@ class BlackoutCanvas(QWidget):
             painter.setPen(pen)
             painter.fillRect(self.to_widget(self._current), QColor(0, 0, 0, 140))
             painter.drawRect(self.to_widget(self._current))
+        if self.hasFocus():  # where the arrow keys are: a small cross
+            at = self.from_image(self.point)
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            painter.drawLine(QPointF(at.x() - 8, at.y()), QPointF(at.x() + 8, at.y()))
+            painter.drawLine(QPointF(at.x(), at.y() - 8), QPointF(at.x(), at.y() + 8))
         painter.end()
 
 
@@ -296,7 +351,8 @@ class BlackoutEditor(QDialog):
         self.buttons.rejected.connect(self.reject)
         row.addWidget(self.buttons)
         layout.addLayout(row)
-        QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
+        self.undo_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
+        self.undo_shortcut.activated.connect(self.canvas.undo)
         self.canvas.changed.connect(self._update_state)
         self.retranslate()
         self._update_state()
@@ -309,7 +365,9 @@ class BlackoutEditor(QDialog):
             "Drag over anything the helpdesk should not see, such as passwords, names or messages. "
             "Those parts become black in the picture that is attached."))
         self.canvas.setAccessibleName(self.tr("Screenshot"))
-        self.canvas.setAccessibleDescription(self.tr("Drag with the mouse to black out a part of the picture."))
+        self.canvas.setAccessibleDescription(self.tr(
+            "Drag with the mouse to black out a part of the picture. With the keyboard: move with the arrow "
+            "keys, press Space at one corner and again at the opposite corner."))
         self.undo_button.setText(self.tr("&Undo"))
         self.undo_button.setAccessibleName(self.tr("Undo the last black box"))
         self.clear_button.setText(self.tr("C&lear all"))

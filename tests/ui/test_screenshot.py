@@ -205,3 +205,31 @@ def test_a_new_report_removes_the_last_drafts_screenshots(qtbot: Any, wizard: An
     wizard.new_report()
     qtbot.waitUntil(lambda: not folder.exists(), timeout=5000)
     assert wizard.draft.screenshots == []
+
+
+def test_blackout_with_the_keyboard_only(qtbot: Any) -> None:
+    image = synthetic(400, 300)
+    editor = screenshot.BlackoutEditor(image)
+    qtbot.addWidget(editor)
+    with qtbot.waitActive(editor):  # shortcuts (Ctrl+Z) need the active window
+        editor.show()
+        editor.activateWindow()
+    canvas = editor.canvas
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Space)  # one corner at the middle
+    for key in (Qt.Key.Key_Right, Qt.Key.Key_Right, Qt.Key.Key_Down):
+        qtbot.keyClick(canvas, key)  # 40 px (a tenth of the longer side) per press
+    qtbot.keyClick(canvas, Qt.Key.Key_Space)
+    assert len(canvas.rects) == 1
+    rect = canvas.rects[0]
+    assert abs(rect.left() - 200) <= 2 and abs(rect.top() - 150) <= 2
+    assert abs(rect.width() - 80) <= 3 and abs(rect.height() - 40) <= 3
+    assert is_black(editor.result_image().pixelColor(rect.center()))
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Space)  # a half-made box is dropped with Escape, the editor stays
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    assert editor.isVisible() and len(canvas.rects) == 1
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo
+    assert canvas.rects == []
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)  # nothing half-made: Escape cancels the editor
+    assert not editor.isVisible()

@@ -16,8 +16,8 @@
         <translation>Снимок экрана</translation>
     </message>
     <message>
-        <source>Drag with the mouse to black out a part of the picture.</source>
-        <translation>Выделите мышью область, чтобы закрасить её.</translation>
+        <source>Drag with the mouse to black out a part of the picture. With the keyboard: move with the arrow keys, press Space at one corner and again at the opposite corner.</source>
+        <translation>Выделите мышью область, чтобы закрасить её. С клавиатуры: двигайтесь стрелками, нажмите пробел в одном углу и ещё раз в противоположном.</translation>
     </message>
     <message>
         <source>&amp;Undo</source>
