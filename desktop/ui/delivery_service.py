@@ -331,8 +331,10 @@ class DeliveryService(QObject):
         self.window.add_banner(banner)
 
     def _remove_banner(self, key: str) -> None:
+        import shiboken6
+
         banner = self._banners.pop(key, None)
-        if banner is not None:
+        if banner is not None and shiboken6.isValid(banner):
             banner.hide()
             banner.deleteLater()
 
