@@ -27,7 +27,6 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPalette,
     QPen,
     QShortcut,
 )
@@ -311,9 +310,10 @@ class BlackoutCanvas(QWidget):
             painter.drawRect(self.to_widget(self._current))
         if self.hasFocus():  # where the arrow keys are: a small cross
             at = self.from_image(self.point)
-            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
-            painter.drawLine(QPointF(at.x() - 8, at.y()), QPointF(at.x() + 8, at.y()))
-            painter.drawLine(QPointF(at.x(), at.y() - 8), QPointF(at.x(), at.y() + 8))
+            for colour, width in ((QColor("black"), 4), (QColor("white"), 2)):  # seen on any picture
+                painter.setPen(QPen(colour, width))
+                painter.drawLine(QPointF(at.x() - 9, at.y()), QPointF(at.x() + 9, at.y()))
+                painter.drawLine(QPointF(at.x(), at.y() - 9), QPointF(at.x(), at.y() + 9))
         painter.end()
 
 
@@ -362,8 +362,8 @@ class BlackoutEditor(QDialog):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("Black out private parts"))
         self.intro.setText(self.tr(
-            "Drag over anything the helpdesk should not see, such as passwords, names or messages. "
-            "Those parts become black in the picture that is attached."))
+            "Drag over anything the helpdesk should not see, such as passwords, names or messages (or use the "
+            "arrow keys and Space). Those parts become black in the picture that is attached."))
         self.canvas.setAccessibleName(self.tr("Screenshot"))
         self.canvas.setAccessibleDescription(self.tr(
             "Drag with the mouse to black out a part of the picture. With the keyboard: move with the arrow "

@@ -8,8 +8,8 @@
         <translation>Закрасьте личное</translation>
     </message>
     <message>
-        <source>Drag over anything the helpdesk should not see, such as passwords, names or messages. Those parts become black in the picture that is attached.</source>
-        <translation>Выделите мышью всё, что не должна видеть служба поддержки: пароли, имена, сообщения. В прикладываемом снимке эти места станут чёрными.</translation>
+        <source>Drag over anything the helpdesk should not see, such as passwords, names or messages (or use the arrow keys and Space). Those parts become black in the picture that is attached.</source>
+        <translation>Выделите мышью всё, что не должна видеть служба поддержки: пароли, имена, сообщения (или используйте стрелки и пробел). В прикладываемом снимке эти места станут чёрными.</translation>
     </message>
     <message>
         <source>Screenshot</source>
