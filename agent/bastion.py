@@ -23,7 +23,7 @@ host key; the bastion only carries bytes.
 * The peer address an engineer's connection shows in the agent's audit log (and which ``from=``
   options see) is the bastion-side origin of the forwarded connection, normally the bastion's loopback.
   Since that address is the same for every engineer, forwarded connections count only against
-  ``max_sessions``, not against the per-address limit (``MAX_SESSIONS_PER_ADDRESS``).
+  ``max_sessions``, not against the per-address limit (``MAX_UNAUTHENTICATED_PER_ADDRESS``).
 """
 
 from __future__ import annotations

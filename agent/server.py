@@ -21,10 +21,11 @@ What it allows, and nothing more:
 * **Order on the wire**: a channel's command starts only after paramiko has sent its reply to the
   ``exec`` request (see ``_hook_replies``), so even an instant refusal cannot close the channel before
   the client has heard that its request was accepted.
-* **Limits**: ``max_sessions`` connections at once, and at most :data:`MAX_SESSIONS_PER_ADDRESS` of
-  them from one source address (more are closed at once and audited, a burst folded into one record
-  a second with its count, so a flood cannot rotate the history out of the log; the counts include
-  connections still in their handshake); handshake and authentication within
+* **Limits**: ``max_sessions`` connections at once, of which at most
+  :data:`MAX_UNAUTHENTICATED_PER_ADDRESS` from one source address may be still in their handshake or
+  authentication (more are closed at once and audited, a burst folded into one record a second with
+  its count, so a flood cannot rotate the history out of the log; the counts include connections
+  still in their handshake, not those whose client has already left); handshake and authentication within
   ``auth_deadline`` seconds, else the connection is dropped and audited; a channel that makes no
   ``exec`` request within ``request_timeout`` is closed; ``probe``'s JSON arguments are read from stdin
   up to :data:`agent.protocol.MAX_STDIN` bytes until EOF (no EOF and no bytes within ``stdin_timeout``:
@@ -88,10 +89,14 @@ DISABLED_ALGORITHMS: dict[str, list[str]] = {
 }
 #: The first paramiko with strict key exchange (CVE-2023-48795, "Terrapin").
 MIN_PARAMIKO = (3, 4)
-#: The most connections one source address may hold at once (besides ``max_sessions`` in all): half the
-#: default ``max_sessions``, so one machine (a runaway script, a flood) cannot take every slot and other
-#: engineers still get in. Connections forwarded by the bastion are exempt: they all share its address.
-MAX_SESSIONS_PER_ADDRESS = 8
+#: The most connections one source address may have still in their handshake or authentication (besides
+#: ``max_sessions`` in all), as OpenSSH's PerSourceMaxStartups: half the default ``max_sessions``, so
+#: connections from one machine that never log in (a flood, a scanner, a stuck client), each held up to
+#: ``auth_deadline``, cannot take every slot, and engineers elsewhere still get in. Authenticated sessions
+#: do not count: an engineer's quick commands one after another from one machine (a paramiko client's
+#: socket lingers about 0.1 s after close) and several engineers behind one NAT must not be refused.
+#: Connections forwarded by the bastion are exempt: they all carry the bastion's address.
+MAX_UNAUTHENTICATED_PER_ADDRESS = 8
 #: What a consent request asks for: every command but ``ping``, which needs none.
 CONSENT_COMMANDS = tuple(c for c in protocol.COMMANDS if c != "ping")
 #: What paramiko raises when the client or the transport is gone while we write to a channel.
@@ -150,8 +155,8 @@ class ServerConfig:
     command_timeout: float = 30.0
     max_output_bytes: int = 8 * 1024 * 1024
     max_sessions: int = 16
-    #: Not a user setting: :data:`MAX_SESSIONS_PER_ADDRESS` unless a caller (a test) says otherwise.
-    max_sessions_per_address: int = MAX_SESSIONS_PER_ADDRESS
+    #: Not a user setting: :data:`MAX_UNAUTHENTICATED_PER_ADDRESS` unless a caller (a test) says otherwise.
+    max_unauthenticated_per_address: int = MAX_UNAUTHENTICATED_PER_ADDRESS
     max_channels: int = 4
     auth_deadline: float = 10.0
     max_auth_tries: int = 6
@@ -247,6 +252,18 @@ class _Connection(paramiko.ServerInterface):
         self._closing = threading.Event()
         self._replies_hooked = False
         self._notifiers: list[threading.Thread] = []
+
+    @property
+    def gone(self) -> bool:
+        """The client has left (the transport is closed): what remains is clean-up and the audit record."""
+        transport = self.transport
+        return transport is not None and not transport.is_active()
+
+    @property
+    def authenticating(self) -> bool:
+        """Still in the handshake or authentication (asked of paramiko: ``self.key`` is set a moment later)."""
+        transport = self.transport
+        return transport is None or (transport.is_active() and not transport.is_authenticated())
 
     # -- audit
     def audit(self, event: str, **fields: Any) -> None:
@@ -840,18 +857,22 @@ class AgentServer:
 
     def _admit(self, sock: socket.socket, address: tuple[Any, ...], *, per_address: bool = True) -> None:
         """Take a connection, or close it at once (audited) when ``max_sessions`` are open, or
-        ``max_sessions_per_address`` from its address (``per_address=False``: connections forwarded by
-        the bastion, whose address is the bastion's for every engineer)."""
+        ``max_unauthenticated_per_address`` from its address are not logged in yet (``per_address=False``:
+        connections forwarded by the bastion, whose address is the bastion's for every engineer)."""
         ip = str(address[0])
         why = ""
         with self._lock:
-            count = len(self._connections)
+            # a connection whose client has left no longer counts, even before its thread has released it:
+            # an engineer's quick commands one after another must not run into their own leftovers
+            live = [c for c in self._connections if not c.gone]
+            count = len(live)
             if count >= self.config.max_sessions:
                 why = f"{count} sessions already open (max_sessions)"
             elif per_address:
-                here = sum(1 for c in self._connections if c.ip == ip)
-                if here >= self.config.max_sessions_per_address:
-                    why = f"{here} sessions already open from {ip} (max_sessions_per_address)"
+                here = sum(1 for c in live if c.ip == ip and c.authenticating)
+                if here >= self.config.max_unauthenticated_per_address:
+                    why = (f"{here} connections from {ip} are not authenticated yet "
+                           "(max_unauthenticated_per_address)")
             if why:
                 connection = None
             else:
@@ -883,7 +904,7 @@ class AgentServer:
         if self._refused_folded:
             self.audit("refuse", peers=sorted(self._refused_peers), count=self._refused_folded,
                        reason=f"{self._refused_folded} more connections refused: max_sessions sessions were open, "
-                              "or max_sessions_per_address from their address")
+                              "or max_unauthenticated_per_address from their address were not authenticated yet")
             self._refused_folded = 0
             self._refused_peers.clear()
 

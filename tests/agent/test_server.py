@@ -33,7 +33,7 @@ from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant, U
 from agent.consent_channel import DesktopGate
 from agent.server import (
     DISABLED_ALGORITHMS,
-    MAX_SESSIONS_PER_ADDRESS,
+    MAX_UNAUTHENTICATED_PER_ADDRESS,
     AgentServer,
     AgentServerError,
     ServerConfig,
@@ -642,33 +642,63 @@ def test_more_connections_than_max_sessions(agent_factory: Factory) -> None:
     assert all(r.get("peers", ["127.0.0.1"]) == ["127.0.0.1"] for r in refusals)
 
 
-def test_one_address_cannot_take_every_session(agent_factory: Factory) -> None:
-    agent = agent_factory(max_sessions=4, max_sessions_per_address=2)
-    held = [client(agent) for _ in range(2)]  # 127.0.0.1 holds its two
+def stalled(agent: Agent, source: str = "127.0.0.1") -> socket.socket | None:
+    """A connection that never logs in: the agent's banner read, nothing sent. None if the agent closed it."""
+    sock = open_socket(agent, source)
+    if not sock.recv(256).startswith(b"SSH-2.0-"):
+        sock.close()
+        return None
+    return sock
+
+
+def test_one_address_cannot_hold_every_slot_without_logging_in(agent_factory: Factory) -> None:
+    agent = agent_factory(max_sessions=6, max_unauthenticated_per_address=2, auth_deadline=10.0)
+    held = [stalled(agent) for _ in range(2)]  # 127.0.0.1 has its two connections stuck before login
     try:
+        assert all(held)
         for _ in range(3):
-            with pytest.raises((paramiko.SSHException, OSError, EOFError)):
-                client(agent).close()
+            assert stalled(agent) is None  # closed at once: no banner, end of stream
+        with pytest.raises((paramiko.SSHException, OSError, EOFError)):
+            client(agent).close()  # a real client from there too, until one of the two leaves
         with client(agent, source="127.0.0.2") as other:  # another address still gets in
             assert run(other, "ping")[0] == 0
-            assert run(held[0], "ping")[0] == 0  # and those already in are served
         refusals = agent.records("refuse")
-        assert refusals[0]["reason"] == "2 sessions already open from 127.0.0.1 (max_sessions_per_address)"
+        assert refusals[0]["reason"] == "2 connections from 127.0.0.1 are not authenticated yet " \
+            "(max_unauthenticated_per_address)"
         assert refusals[0]["peer"].startswith("127.0.0.1:")
-        assert sum(r.get("count", 1) for r in refusals) == 3
+        assert sum(r.get("count", 1) for r in refusals) == 4
         assert all(r.get("peers", ["127.0.0.1"]) == ["127.0.0.1"] for r in refusals)
-        assert {r["peer"].split(":")[0] for r in agent.records("connect")} == {"127.0.0.1", "127.0.0.2"}
-        held.pop().close()
-        until(lambda: agent.server.sessions == 1, what="the closed session to be released")
-        ping_ok(agent)  # a freed place is open to the same address again
+        sock = held.pop()
+        assert sock is not None
+        sock.close()
+        until(lambda: agent.server.sessions == 1, what="the stalled connection to be released")
+        # logged-in sessions from one address do not count: an engineer's several sessions all get in
+        engineers = [client(agent) for _ in range(3)]
+        try:
+            assert all(run(c, "ping")[0] == 0 for c in engineers)
+        finally:
+            for c in engineers:
+                c.close()
     finally:
-        for c in held:
-            c.close()
+        for s in held:
+            if s is not None:
+                s.close()
+    assert {r["peer"].split(":")[0] for r in agent.records("connect")} == {"127.0.0.1", "127.0.0.2"}
+
+
+def test_quick_commands_one_after_another_are_not_refused(agent_factory: Factory) -> None:
+    # a paramiko client's socket lingers about 0.1 s after close (its transport thread's read timeout):
+    # connections that are over, or logged in, must not count against the per-address limit
+    agent = agent_factory(max_sessions=16, max_unauthenticated_per_address=1)
+    for _ in range(30):
+        with client(agent) as c:
+            assert run(c, "ping")[0] == 0
+    assert not agent.records("refuse")
 
 
 def test_the_per_address_limit_is_a_constant_below_max_sessions() -> None:
-    assert ServerConfig().max_sessions_per_address == MAX_SESSIONS_PER_ADDRESS
-    assert 1 <= MAX_SESSIONS_PER_ADDRESS < ServerConfig().max_sessions
+    assert ServerConfig().max_unauthenticated_per_address == MAX_UNAUTHENTICATED_PER_ADDRESS
+    assert 1 <= MAX_UNAUTHENTICATED_PER_ADDRESS < ServerConfig().max_sessions
 
 
 @pytest.mark.parametrize(("send", "stage"), [
