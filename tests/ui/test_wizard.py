@@ -397,12 +397,13 @@ def test_full_path_to_sent(qtbot: Any, wizard: Any, ctx: Any) -> None:
 
 def test_a_long_description_never_crashes_the_app(qtbot: Any, wizard: Any) -> None:
     """PySide6 6.12 on Python 3.11 took a reference from None on every void call (about seven per
-    keystroke here) and the process aborted after some 3,000 characters; desktop.ui guards against it."""
+    keystroke here) and the process aborted after some 3,000 characters (that release is excluded)."""
     text = "The printer says offline since this morning. " * 70  # 3,220 characters
+    nones = sys.getrefcount(None)
     wizard.what.description.setFocus()
     qtbot.keyClicks(wizard.what.description, text)
     assert wizard.draft.description == text
-    assert sys.getrefcount(None) > 1 << 30
+    assert sys.getrefcount(None) >= nones - 100
 
 
 def test_ctrl_enter_moves_on_from_the_description(qtbot: Any, wizard: Any, ctx: Any) -> None:
