@@ -169,7 +169,7 @@ def to_table(results: Sequence[HostResult], width: int | None = None) -> str:
 
 def to_jsonl(results: Sequence[HostResult]) -> str:
     """One JSON object per host and line."""
-    return "".join(json.dumps(r.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n" for r in results)
+    return "".join(r.json_line() for r in results)
 
 
 # -------------------------------------------------------------------------------------------- HTML
