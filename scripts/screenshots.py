@@ -116,8 +116,10 @@ class Shooter:
         """Let workers finish and the screen repaint."""
         from PySide6.QtCore import QThreadPool
 
-        self.wait_until(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, 20)
-        self.wait(250)
+        pool = QThreadPool.globalInstance()
+        for _ in range(2):  # twice: a debounced job (a size meter) may start just after the first quiet moment
+            self.wait_until(lambda: pool.activeThreadCount() == 0, 20)
+            self.wait(300)
 
     def save(self, widget: Any, screen: str) -> None:
         self.settle()
@@ -215,6 +217,8 @@ def run(folder: Path, language: str, theme: str) -> int:
                     page.next()
                 if not s.wait_until(lambda number=number: page.step() == number, 20):
                     raise RuntimeError(f"the wizard did not reach step {number + 1}: {page.validation_problem()}")
+            if number == 2 and getattr(page, "review", None) is not None and hasattr(page.review, "last_measure"):
+                s.wait_until(lambda: page.review.last_measure is not None, 20)  # the size meter's figure
             s.save(window, name)
 
     s.shot("report-steps", wizard)
