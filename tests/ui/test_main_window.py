@@ -167,3 +167,39 @@ def test_language_switch_retranslates_and_rebuilds(window: Any, ctx: Any, qtbot:
 def test_tooltips_name_the_shortcuts(window: Any) -> None:
     for row in range(window.nav.count()):
         assert f"Ctrl+{row + 1}" in window.nav.item(row).toolTip()
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("size", [(1040, 700), (880, 600)], ids=["default-size", "smallest-size"])
+def test_screens_fit_the_width(language: str, size: tuple[int, int], ctx: Any, qtbot: Any,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """No screen needs a horizontal scroll bar at the window's default or smallest size, in either
+    language (Russian is longer): a label that does not wrap pushes the whole screen sideways."""
+    from PySide6.QtWidgets import QAbstractItemView, QScrollArea
+
+    i18n.install(language)
+    try:
+        ctx.language = language
+        with walk.open_window(ctx, qtbot, monkeypatch) as window:
+            window.resize(*size)
+            bad = []
+            for key in walk.PAGE_KEYS:
+                if walk.missing_reason(key):
+                    continue
+                page = window.show_page(key)
+                qtbot.waitUntil(page.isVisible)
+                walk.settle()
+                for area in page.findChildren(QScrollArea):
+                    if isinstance(area, QAbstractItemView) or not area.isVisible():
+                        continue
+                    bar = area.horizontalScrollBar()
+                    if bar.isVisible() and bar.maximum() > 0:
+                        content = area.widget()
+                        wide = content.minimumSizeHint().width() if content else "?"
+                        bad.append(f"{key} ({walk.PAGE_MODULES[key]}): {walk.describe(area)} scrolls sideways "
+                                   f"by {bar.maximum()} px (content {wide} px wide, room for {area.viewport().width()}"
+                                   " px; a label without word wrap?)")
+            assert not bad, (f"screens wider than the window at {size[0]}x{size[1]} in {language}:\n  "
+                             + "\n  ".join(bad))
+    finally:
+        i18n.install("en")
