@@ -771,7 +771,10 @@ def test_kill_9_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path:
                  for k in range(2)]
         try:
             for p in procs:
-                assert _read_line(p, time.monotonic() + 30) == "ready\n", p.stderr
+                line = _read_line(p, time.monotonic() + 30)
+                if line != "ready\n":
+                    p.kill()
+                    pytest.fail(f"round {it}: a child did not start: {line!r}; stderr: {p.communicate()[1]}")
             time.sleep(rng.uniform(0.0, 0.4))  # the random moment of the kill, not a synchronisation
         finally:
             for p in procs:
