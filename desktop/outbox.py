@@ -510,7 +510,7 @@ class Outbox:
     def _open_checked(self) -> sqlite3.Connection:
         conn = self._connect(self.path)
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._set_wal(conn)
             if str(mode).lower() != "wal":
                 log.debug("outbox %s: journal mode is %s, not wal", self.path, mode)
             conn.execute("PRAGMA synchronous = FULL")
@@ -525,6 +525,21 @@ class Outbox:
             page = conn.execute("PRAGMA page_size").fetchone()[0]
             conn.execute(f"PRAGMA max_page_count = {max(1, self.max_db_bytes // page)}")
         return conn
+
+    def _set_wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL. SQLite answers "database is locked" at once, without its busy handler, when
+        another process switches the same new database at the same moment (the app's threads and a
+        second sender on first start do): retry for the busy timeout."""
+        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
     def _init_schema(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -866,3 +866,21 @@ def test_export_is_a_bundle_with_every_file(outbox: Outbox, tmp_path: Path) -> N
     assert [(a.name, a.content) for a in rep.attachments] == [("app.log", b"log line\n")]
     doc = json.loads(zlib.decompress(outbox.conn.execute("SELECT document FROM entries").fetchone()[0]))
     assert doc == rep.document
+
+
+def test_processes_opening_a_new_outbox_at_once_all_succeed(tmp_path: Path) -> None:
+    """Switching a new database to WAL from two processes at the same moment fails at once with
+    'database is locked' (SQLite's busy handler is not used there); the outbox retries."""
+    code = ("import sys, time; from pathlib import Path; from desktop.outbox import Outbox\n"
+            "go = Path(sys.argv[2])\n"
+            "while not go.exists(): time.sleep(0.001)\n"
+            "Outbox(Path(sys.argv[1])).close(); print('opened')")
+    for round_ in range(12):
+        folder, go = tmp_path / f"outbox{round_}", tmp_path / f"go{round_}"
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(folder), str(go)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT) for _ in range(4)]
+        time.sleep(0.3)  # let the interpreters start; not a synchronisation (the file is)
+        go.touch()
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            assert out == "opened\n", err
