@@ -177,7 +177,9 @@ class WhatPage(QWidget):
         self.priority.setObjectName("priority")
         self.priority.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.priority.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.priority.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.priority.setWordWrap(True)  # the Russian explanation is longer than the field on a small window
+        self.priority.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.priority.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         started_row = QHBoxLayout()
         self.started = QComboBox(body)
         self.started.setObjectName("started")
