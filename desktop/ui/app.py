@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop import config
 from desktop.errors import ConfigError
-from desktop.ui import i18n, theme
+from desktop.ui import gc_guard, i18n, theme
 from desktop.ui.context import AppContext
 from desktop.ui.main_window import MainWindow, app_icon
 
@@ -38,6 +38,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setDesktopFileName("deskline")
     app.setWindowIcon(app_icon())
     theme.apply(app)
+    gc_guard.install(app)
     return app
 
 

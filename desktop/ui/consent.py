@@ -301,7 +301,8 @@ class ConsentDialog(QDialog):
         self.allow.clicked.connect(self.accept)
         outer.addWidget(self.buttons)
         # Alt+A / Alt+D come from the buttons' texts; Ctrl+W closes like Escape (a no).
-        QShortcut(QKeySequence.StandardKey.Close, self, activated=self.reject)
+        close = QShortcut(QKeySequence(QKeySequence.StandardKey.Close), self)
+        close.activated.connect(self.reject)
 
         self.setTabOrder(self.length, self.deny)
         self.setTabOrder(self.deny, self.allow)

@@ -57,8 +57,8 @@ def update(languages: tuple[str, ...] = ("ru",)) -> list[Path]:
         for module in ui_modules():
             target = ts_path(language, module.stem)
             target.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([_tool("lupdate"), "-silent", "-no-obsolete", "-locations", "none", "-target-language", language,
-                            str(module), "-ts", str(target)], check=True)
+            subprocess.run([_tool("lupdate"), "-silent", "-no-obsolete", "-locations", "none",
+                            "-target-language", language, str(module), "-ts", str(target)], check=True)
             written.append(target)
     return written
 

@@ -16,6 +16,17 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _gc_in_gui_thread(qapp: object) -> Iterator[None]:
+    """As the app does (desktop.ui.gc_guard): cycles are collected in the GUI thread only, so a widget
+    left in a cycle by one test is never destroyed by another test's worker thread."""
+    from desktop.ui import gc_guard
+
+    collector = gc_guard.install(qapp)  # type: ignore[arg-type]
+    yield
+    collector.stop()
+
+
 @pytest.fixture(autouse=True)
 def _private_user_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
