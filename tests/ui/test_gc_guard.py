@@ -22,13 +22,15 @@ def test_automatic_collection_is_off_and_the_gui_thread_collects(qtbot: Any, qap
     widget.destroyed.connect(lambda: destroyed_in.append(threading.current_thread().name))
     del widget
 
+    kept: list[list[int]] = []
+
     def allocate() -> None:  # far past gc's thresholds: with automatic collection this would collect here
-        junk = [[i] for i in range(200_000)]
-        del junk
+        kept.extend([i] for i in range(20_000))
 
     worker = threading.Thread(target=allocate, name="worker")
     worker.start()
     worker.join()
     assert destroyed_in == []
+    assert gc.get_count()[0] > collector.threshold[0]
     qtbot.waitUntil(lambda: destroyed_in != [], timeout=5000)  # the guard's timer collects
     assert destroyed_in == [threading.main_thread().name]
