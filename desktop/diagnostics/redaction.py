@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -834,8 +835,10 @@ _TRIGGER_RE = re.compile(f"(?=({_trie(_TRIGGERS)}))")
 
 # ----------------------------------------------------------------------------------------- dict keys
 
+@functools.lru_cache(maxsize=4096)
 def _secret_key_kind(key: str) -> str | None:
-    """The kind for a mapping key that names a secret, or None for an ordinary key."""
+    """The kind for a mapping key that names a secret, or None for an ordinary key (cached: a report's
+    data repeats a few hundred key names thousands of times)."""
     found = _secret_key(key, data=True)
     return None if found is None else found[1]
 
