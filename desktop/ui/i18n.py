@@ -57,10 +57,53 @@ def update(languages: tuple[str, ...] = ("ru",)) -> list[Path]:
         for module in ui_modules():
             target = ts_path(language, module.stem)
             target.parent.mkdir(parents=True, exist_ok=True)
+            plurals = _plural_forms(target) if target.exists() else {}
             subprocess.run([_tool("lupdate"), "-silent", "-no-obsolete", "-locations", "none",
                             "-target-language", language, str(module), "-ts", str(target)], check=True)
+            _keep_plurals(target, plurals)
             written.append(target)
     return written
+
+
+def _plural_forms(source: Path) -> dict[tuple[str, str], list[str]]:
+    """(context, source text) -> the finished plural forms of ``source`` (a .ts file)."""
+    forms = {}
+    for context in ET.parse(source).getroot().iter("context"):
+        name = context.findtext("name") or ""
+        for message in context.iter("message"):
+            translation = message.find("translation")
+            if message.get("numerus") == "yes" and translation is not None and not translation.get("type"):
+                forms[(name, message.findtext("source") or "")] = [f.text or "" for f in translation]
+    return forms
+
+
+def _keep_plurals(target: Path, before: dict[tuple[str, str], list[str]]) -> None:
+    """lupdate marks plural messages only for ``self.tr(text, "", n)``; a ``%n`` string reached through
+    ``QCoreApplication.translate(context, text, "", n)`` comes out singular, losing its plural forms.
+    Mark every ``%n`` message plural again, with the forms it had."""
+    tree = ET.parse(target)
+    changed = False
+    for context in tree.getroot().iter("context"):
+        name = context.findtext("name") or ""
+        for message in context.iter("message"):
+            text = message.findtext("source") or ""
+            if "%n" not in text or message.get("numerus") == "yes":
+                continue
+            changed = True
+            message.set("numerus", "yes")
+            translation = message.find("translation")
+            if translation is None:
+                translation = ET.SubElement(message, "translation")
+            translation.text = None
+            forms = before.get((name, text))
+            if forms:
+                translation.attrib.pop("type", None)
+            else:
+                translation.set("type", "unfinished")
+            for form in forms or [""]:
+                ET.SubElement(translation, "numerusform").text = form
+    if changed:
+        _write_ts(tree, target)
 
 
 def compile_ts(source: Path, target: Path) -> None:
@@ -116,12 +159,21 @@ def set_translations(source: Path, mapping: dict[str, str | list[str]]) -> int:
         else:
             translation.text = value if isinstance(value, str) else value[0]
         count += 1
-    ET.indent(tree, "    ")
-    with open(source, "wb") as fh:
-        fh.write(b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n')
-        tree.write(fh, encoding="utf-8", xml_declaration=False)
-        fh.write(b"\n")
+    _write_ts(tree, source)
     return count
+
+
+def _write_ts(tree: ET.ElementTree[ET.Element], path: Path) -> None:
+    """Write a .ts file in lupdate's own layout (contexts at the margin), so that diffs stay small."""
+    root = tree.getroot()
+    root.text = "\n"
+    for context in root:
+        ET.indent(context, "    ")
+        context.tail = "\n"
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    body = body.replace(b"'", b"&apos;")  # as lupdate writes it (attribute values never hold one)
+    with open(path, "wb") as fh:
+        fh.write(b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n' + body + b"\n")
 
 
 def system_language() -> str:

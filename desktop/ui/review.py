@@ -429,6 +429,13 @@ def highlight(text_html: str) -> str:
     return _MASKED_RE.sub(lambda m: f'<span style="{_HIGHLIGHT_STYLE}">{m.group(0)}</span>', text_html)
 
 
+def _para(text: str, *, italic: bool = False) -> str:
+    """``text`` as an HTML paragraph of the preview. (Translated strings are passed in, never written
+    inside an f-string: lupdate does not see a tr() call there, and the string stays English.)"""
+    body = html.escape(text)
+    return f"<p><i>{body}</i></p>" if italic else f"<p>{body}</p>"
+
+
 def plural(text: str, n: int) -> str:
     """``"%n file(s)"`` as translated; untranslated (English is the source) "1 file", "2 files"."""
     return text.replace("(s)", "" if n == 1 else "s")
@@ -1144,18 +1151,18 @@ class ReviewPanel(QWidget):
         if self._whole:
             m = self.last_measure
             if m is None:
-                return f"<p>{html.escape(self.tr('Preparing the summary…'))}</p>"
+                return _para(self.tr("Preparing the summary…"))
             # the page's own style sheet is for browsers (fixed widths and colours); the preview's suits here
             page = re.sub(r"<style>.*?</style>", "", to_html(m.report.document), flags=re.S)
             return highlight(unsqueezed(page))
         item = self.tree.currentItem()
         key = item.data(0, Qt.ItemDataRole.UserRole) if item else None
         if not key or key == ("pending",):
-            return f"<p>{html.escape(self.tr('Select an item to see what will be sent.'))}</p>"
+            return _para(self.tr("Select an item to see what will be sent."))
         if key[0] in ("title", "description") or key == ("group", "words"):
             return self._words_html()
         if a is None:
-            return f"<p>{html.escape(self.tr('Preparing the preview…'))}</p>"
+            return _para(self.tr("Preparing the preview…"))
         doc = a.report.document
         return self._as_sent_note(key) + self._report_html(key, doc)
 
@@ -1196,7 +1203,7 @@ class ReviewPanel(QWidget):
         ticked = self._items.get(("description",))
         out = [f"<h3>{highlight(html.escape(' '.join(title.split())))}</h3>"]
         if ticked is not None and ticked.checkState(0) != Qt.CheckState.Checked:
-            out.append(f"<p><i>{html.escape(self.tr('Your description is not sent (unticked).'))}</i></p>")
+            out.append(_para(self.tr("Your description is not sent (unticked)."), italic=True))
         elif description:
             body = highlight(html.escape(description)).replace("\n", "<br>")
             out.append(f"<p>{body}</p>")
@@ -1220,7 +1227,7 @@ class ReviewPanel(QWidget):
         assert a is not None
         path = (draft.files if key[0] == "file" else draft.screenshots)[key[1]]
         if key in a.unreadable:
-            return f"<p>{html.escape(self.tr('This file cannot be read: %1').replace('%1', a.unreadable[key]))}</p>"
+            return _para(self.tr("This file cannot be read: %1").replace("%1", a.unreadable[key]))
         att = a.attachments[key]
         head = f"<h3>{html.escape(att.name)}</h3><p>{html.escape(size_text(len(att.content)))}</p>"
         if key[0] == "shot" or path.suffix.lower() in _IMAGE_TYPES:
@@ -1232,7 +1239,7 @@ class ReviewPanel(QWidget):
             more = ""
             if len(text) > PREVIEW_CHARS:
                 text = text[:PREVIEW_CHARS]
-                more = f"<p><i>{html.escape(self.tr('… the preview ends here; the whole file is sent.'))}</i></p>"
+                more = _para(self.tr("… the preview ends here; the whole file is sent."), italic=True)
             return f"{head}<pre style='white-space:pre-wrap'>{highlight(html.escape(text))}</pre>{more}"
         return head + "<p>" + html.escape(self.tr("This file is sent as it is (%1); it cannot be shown here.")
                                           .replace("%1", att.media_type)) + "</p>"

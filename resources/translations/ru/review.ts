@@ -232,8 +232,24 @@
         <translation>Не удалось подготовить предпросмотр: %1</translation>
     </message>
     <message>
+        <source>Preparing the summary…</source>
+        <translation>Готовим сводку…</translation>
+    </message>
+    <message>
+        <source>Select an item to see what will be sent.</source>
+        <translation>Выберите пункт, чтобы увидеть, что будет отправлено.</translation>
+    </message>
+    <message>
+        <source>Preparing the preview…</source>
+        <translation>Готовим предпросмотр…</translation>
+    </message>
+    <message>
         <source>This is how the helpdesk will read it.</source>
         <translation>Так это увидит служба поддержки.</translation>
+    </message>
+    <message>
+        <source>Your description is not sent (unticked).</source>
+        <translation>Ваше описание не отправляется (флажок снят).</translation>
     </message>
     <message>
         <source>low</source>
@@ -290,6 +306,14 @@
     <message>
         <source>Added to</source>
         <translation>Добавляется к</translation>
+    </message>
+    <message>
+        <source>This file cannot be read: %1</source>
+        <translation>Этот файл не удаётся прочитать: %1</translation>
+    </message>
+    <message>
+        <source>… the preview ends here; the whole file is sent.</source>
+        <translation>… предпросмотр на этом заканчивается; файл отправляется целиком.</translation>
     </message>
     <message>
         <source>This file is sent as it is (%1); it cannot be shown here.</source>
