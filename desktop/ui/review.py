@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QDateTime, QLocale, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QDateTime, QLocale, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +59,7 @@ from desktop.outbox import OutboxError, OutboxFullError, incident_label
 from desktop.ui import finding_texts
 from desktop.ui.context import AppContext
 from desktop.ui.draft import Collection, Draft, make_report
+from desktop.ui.i18n import human_size
 from desktop.ui.main_window import heading
 from desktop.ui.workers import Failure, submit
 
@@ -439,13 +440,6 @@ def _para(text: str, *, italic: bool = False) -> str:
 def plural(text: str, n: int) -> str:
     """``"%n file(s)"`` as translated; untranslated (English is the source) "1 file", "2 files"."""
     return text.replace("(s)", "" if n == 1 else "s")
-
-
-def size_text(size: int) -> str:
-    """A size as people read it in the interface language ("65 bytes", "1.2 MB")."""
-    if size < 1024:  # Qt's own "bytes" does not agree with the number in every language
-        return plural(QCoreApplication.translate("ReviewPanel", "%n byte(s)", "", size), size)
-    return QLocale().formattedDataSize(size, 1, QLocale.DataSizeFormat.DataSizeTraditionalFormat)
 
 
 # ------------------------------------------------------------------------------------------ widgets
@@ -902,9 +896,9 @@ class ReviewPanel(QWidget):
                 base = item.text(0).split("\n", 1)[0]
                 item.setText(0, f"{base}\n{summary}" if summary else base)
                 item.setToolTip(0, summary)
-                item.setText(1, size_text(a.probe_sizes.get(key[1], 0)))
+                item.setText(1, human_size(a.probe_sizes.get(key[1], 0)))
             elif key in a.attachments:
-                item.setText(1, size_text(len(a.attachments[key].content)))
+                item.setText(1, human_size(len(a.attachments[key].content)))
             if key in a.unreadable:
                 item.setCheckState(0, Qt.CheckState.Unchecked)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
@@ -1049,8 +1043,8 @@ class ReviewPanel(QWidget):
             return
         files = len(m.pieces) - 1
         report_size = m.pieces[0].size
-        summary = self.tr("%1 in all: the system report %2").replace("%1", size_text(m.total)).replace(
-            "%2", size_text(report_size))
+        summary = self.tr("%1 in all: the system report %2").replace("%1", human_size(m.total)).replace(
+            "%2", human_size(report_size))
         if files:
             summary += plural(self.tr(" and %n file(s)", "", files), files)
         self.size_text.setText(summary + ".")
@@ -1064,10 +1058,10 @@ class ReviewPanel(QWidget):
             # QProgressBar holds ints: kibibytes keep a few gigabytes in range
             self.meter.setRange(0, max(1, m.limit // 1024))
             self.meter.setValue(min(largest.size, m.limit) // 1024)
-            self.meter.setFormat(self.tr("Largest file: %1 of %2").replace("%1", size_text(largest.size)).replace(
-                "%2", size_text(m.limit)))
+            self.meter.setFormat(self.tr("Largest file: %1 of %2").replace("%1", human_size(largest.size)).replace(
+                "%2", human_size(m.limit)))
             self.meter.setToolTip(self.tr("This helpdesk accepts files up to %1 each.").replace(
-                "%1", size_text(m.limit)))
+                "%1", human_size(m.limit)))
         refused = m.refused
         marked = {p.key for p in refused}
         for key, item in [*self._items.items(), (("report",), self._groups.get("system"))]:
@@ -1083,12 +1077,12 @@ class ReviewPanel(QWidget):
                                          "it another way.").replace("%1", name))
                 elif piece.key == ("report",):
                     lines.append(self.tr("The system report (%1) is over the %2 this helpdesk accepts. Untick "
-                                         "some of its largest sections.").replace("%1", size_text(piece.size))
-                                 .replace("%2", size_text(m.limit or 0)))
+                                         "some of its largest sections.").replace("%1", human_size(piece.size))
+                                 .replace("%2", human_size(m.limit or 0)))
                 else:
                     lines.append(self.tr("“%1” (%2) is over the %3 this helpdesk accepts per file. Untick it, "
                                          "or attach a smaller file.").replace("%1", name)
-                                 .replace("%2", size_text(piece.size)).replace("%3", size_text(m.limit or 0)))
+                                 .replace("%2", human_size(piece.size)).replace("%3", human_size(m.limit or 0)))
             lines.append(self.tr("If you send it anyway, it stays on this computer and the helpdesk is told "
                                  "it is missing."))
             self.over_note.setText("\n".join(lines))
@@ -1189,7 +1183,7 @@ class ReviewPanel(QWidget):
             return self._file_html(key)
         if key in (("group", "files"), ("group", "shots")):
             kind = "file" if key[1] == "files" else "shot"
-            rows = [f"<li>{html.escape(att.name)} ({html.escape(size_text(len(att.content)))})</li>"
+            rows = [f"<li>{html.escape(att.name)} ({html.escape(human_size(len(att.content)))})</li>"
                     for k, att in a.attachments.items() if k[0] == kind]
             return f"<ul>{''.join(rows)}</ul>"
         return ""
@@ -1229,7 +1223,7 @@ class ReviewPanel(QWidget):
         if key in a.unreadable:
             return _para(self.tr("This file cannot be read: %1").replace("%1", a.unreadable[key]))
         att = a.attachments[key]
-        head = f"<h3>{html.escape(att.name)}</h3><p>{html.escape(size_text(len(att.content)))}</p>"
+        head = f"<h3>{html.escape(att.name)}</h3><p>{html.escape(human_size(len(att.content)))}</p>"
         if key[0] == "shot" or path.suffix.lower() in _IMAGE_TYPES:
             url = html.escape(QUrl.fromLocalFile(str(path)).toString(), quote=True)
             width = max(200, self.preview.viewport().width() - 40)

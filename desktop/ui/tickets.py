@@ -63,6 +63,7 @@ from desktop.connectors.base import Reply
 from desktop.outbox import Entry, FollowUp, parse_incident
 from desktop.ui.context import AppContext
 from desktop.ui.delivery_service import service_of, status_name
+from desktop.ui.i18n import human_size
 from desktop.ui.main_window import heading
 from desktop.ui.workers import Failure, submit
 
@@ -920,7 +921,7 @@ class TicketsPage(QWidget):
         extra = ""
         if files:
             extra = "<div style='margin-top:6px'>" + "<br>".join(
-                f"📎 {html.escape(p.name)} <span style='color:{muted}'>({QLocale().formattedDataSize(p.size)})"
+                f"📎 {html.escape(p.name)} <span style='color:{muted}'>({human_size(p.size)})"
                 f"{self._part_state(p.state, p.reason)}</span>" for p in files) + "</div>"
         block(e.created, 0, self.tr("You reported"), f"<b>{html.escape(e.title)}</b>"
               + (f"<br>{words}" if words else ""), extra)
@@ -943,7 +944,7 @@ class TicketsPage(QWidget):
                 if f.files:
                     body += "<div style='margin-top:6px'>" + "<br>".join(
                         f"📎 {html.escape(str(name))} <span style='color:{muted}'>"
-                        f"({QLocale().formattedDataSize(int(size))})</span>"
+                        f"({human_size(int(size))})</span>"
                         for name, _media, size, _sha in f.files) + "</div>"
                 who = self.tr("Your comment")
             state = self._followup_state(f)
@@ -998,7 +999,7 @@ class TicketsPage(QWidget):
         for path in self._files:
             p = Path(path)
             size = p.stat().st_size if p.exists() else 0
-            item = QListWidgetItem(f"{p.name}  ({QLocale().formattedDataSize(size)})")
+            item = QListWidgetItem(f"{p.name}  ({human_size(size)})")
             item.setToolTip(path)
             self.files.addItem(item)
         self.files.setVisible(bool(self._files))

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QDate, QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragLeaveEvent,
@@ -62,6 +62,7 @@ from shiboken6 import isValid
 
 from desktop.delivery import MAX_TITLE, priority_for
 from desktop.ui.context import AppContext
+from desktop.ui.i18n import human_size
 from desktop.ui.main_window import heading
 from desktop.ui.workers import Failure, submit
 
@@ -84,14 +85,6 @@ THUMB = QSize(64, 40)
 def tone(widget: QWidget, light: str, dark: str) -> str:
     """A warning colour readable on ``widget``'s window colour: ``light`` for a light palette, else ``dark``."""
     return dark if widget.palette().color(QPalette.ColorRole.Window).lightness() < 128 else light
-
-
-def human_size(n: int) -> str:
-    """A file size the way the user's language writes it (``2.4 MB``, ``2,4 МБ``)."""
-    if n < 1024:
-        return (QCoreApplication.translate("ReportWizard", "1 byte") if n == 1
-                else QCoreApplication.translate("ReportWizard", "%n bytes", "", n))
-    return QLocale().formattedDataSize(n, 1, QLocale.DataSizeFormat.DataSizeTraditionalFormat)
 
 
 @dataclass(frozen=True)

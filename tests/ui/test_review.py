@@ -162,7 +162,7 @@ def test_size_meter_follows_the_ticks(qtbot: Any, ctx: Any, panel: ReviewPanel, 
     assert panel.meter.value() < panel.meter.maximum()
     assert panel.meter.property("over") is False
     assert not panel.over_note.isVisibleTo(panel)
-    assert review.size_text(after.total) in panel.size_text.text()
+    assert review.human_size(after.total) in panel.size_text.text()
 
     # a smaller system report shows in the meter too
     toggle(qtbot, panel, ("probe", "disks"))

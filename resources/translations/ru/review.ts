@@ -107,14 +107,6 @@
         <source>Attachments</source>
         <translation>Вложения</translation>
     </message>
-    <message numerus="yes">
-        <source>%n byte(s)</source>
-        <translation>
-            <numerusform>%n байт</numerusform>
-            <numerusform>%n байта</numerusform>
-            <numerusform>%n байт</numerusform>
-        </translation>
-    </message>
     <message>
         <source>Hidden</source>
         <translation>Скрыто</translation>

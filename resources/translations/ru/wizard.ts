@@ -50,18 +50,6 @@
 <context>
     <name>ReportWizard</name>
     <message>
-        <source>1 byte</source>
-        <translation>1 байт</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n bytes</source>
-        <translation>
-            <numerusform>%n байт</numerusform>
-            <numerusform>%n байта</numerusform>
-            <numerusform>%n байт</numerusform>
-        </translation>
-    </message>
-    <message>
         <source>Report a problem</source>
         <translation>Сообщить о проблеме</translation>
     </message>
