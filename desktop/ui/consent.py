@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from agent.consent_channel import ConsentChannelError
 from desktop.consent_service import ActiveGrant, ConsentAsk, ConsentService, Decision, Ledger
 from desktop.ui.context import AppContext
+from desktop.ui.i18n import plural
 from desktop.ui.workers import Failure, submit
 
 log = logging.getLogger("deskline.ui")
@@ -56,27 +57,22 @@ REASON_END_NOW = "the user ended the session"
 translate = QCoreApplication.translate
 
 
-def english_plural(text: str, n: int) -> str:
-    """``"%n minute(s)"`` as translated; without a translation (English is the source) "1 minute", "2 minutes"."""
-    return text.replace("(s)", "" if n == 1 else "s")
-
-
 # ------------------------------------------------------------------------------------- plain words
 
 def duration_text(seconds: int) -> str:
     """``1800`` -> "30 minutes", ``5400`` -> "1 hour 30 minutes", translated (as ``duration_words``)."""
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return english_plural(translate("Consent", "%n second(s)", None, seconds), seconds)
+        return plural(translate("Consent", "%n second(s)", None, seconds), seconds)
     hours, rest = divmod(seconds, 3600)
     minutes = round(rest / 60)
     if minutes == 60:
         hours, minutes = hours + 1, 0
     parts = []
     if hours:
-        parts.append(english_plural(translate("Consent", "%n hour(s)", None, hours), hours))
+        parts.append(plural(translate("Consent", "%n hour(s)", None, hours), hours))
     if minutes:
-        parts.append(english_plural(translate("Consent", "%n minute(s)", None, minutes), minutes))
+        parts.append(plural(translate("Consent", "%n minute(s)", None, minutes), minutes))
     return " ".join(parts)
 
 
@@ -774,4 +770,4 @@ def start(ctx: AppContext, window: Any = None, *, socket_path: Any = None,
 
 
 __all__ = ["ConsentController", "ConsentDialog", "LiveSession", "SessionBanner", "command_text", "duration_text",
-           "english_plural", "probe_name", "start"]
+           "probe_name", "start"]

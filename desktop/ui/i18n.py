@@ -176,11 +176,15 @@ def _write_ts(tree: ET.ElementTree[ET.Element], path: Path) -> None:
         fh.write(b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n' + body + b"\n")
 
 
+def plural(text: str, n: int) -> str:
+    """``"%n file(s)"`` as translated; untranslated (English is the source, with no .ts) "1 file", "2 files"."""
+    return text.replace("(s)", "" if n == 1 else "s")
+
+
 def human_size(n: int) -> str:
     """A size as people read it in the interface language ("65 bytes", "2.4 MB", "2,4 МБ")."""
     if n < 1024:  # Qt's own "bytes" does not agree with the number in every language
-        text = QCoreApplication.translate("Sizes", "%n byte(s)", "", n)
-        return text.replace("(s)", "" if n == 1 else "s")  # English is the source: "1 byte", "2 bytes"
+        return plural(QCoreApplication.translate("Sizes", "%n byte(s)", "", n), n)
     return QLocale().formattedDataSize(n, 1, QLocale.DataSizeFormat.DataSizeTraditionalFormat)
 
 

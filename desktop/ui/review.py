@@ -59,7 +59,7 @@ from desktop.outbox import OutboxError, OutboxFullError, incident_label
 from desktop.ui import finding_texts
 from desktop.ui.context import AppContext
 from desktop.ui.draft import Collection, Draft, make_report
-from desktop.ui.i18n import human_size
+from desktop.ui.i18n import human_size, plural
 from desktop.ui.main_window import heading
 from desktop.ui.workers import Failure, submit
 
@@ -435,11 +435,6 @@ def _para(text: str, *, italic: bool = False) -> str:
     inside an f-string: lupdate does not see a tr() call there, and the string stays English.)"""
     body = html.escape(text)
     return f"<p><i>{body}</i></p>" if italic else f"<p>{body}</p>"
-
-
-def plural(text: str, n: int) -> str:
-    """``"%n file(s)"`` as translated; untranslated (English is the source) "1 file", "2 files"."""
-    return text.replace("(s)", "" if n == 1 else "s")
 
 
 # ------------------------------------------------------------------------------------------ widgets

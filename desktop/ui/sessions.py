@@ -34,10 +34,10 @@ from desktop.ui.consent import (
     clock,
     command_text,
     duration_text,
-    english_plural,
     monospace,
 )
 from desktop.ui.context import AppContext
+from desktop.ui.i18n import plural
 from desktop.ui.main_window import heading
 from desktop.ui.workers import Failure, submit
 
@@ -489,7 +489,7 @@ def describe(event: dict[str, Any], tickets: dict[str, str]) -> list[str]:
         what = translate("SessionsPage", "Session ended")
         result = ended_text(str(event.get("reason", "")))
         n = int(event.get("commands_run", 0) or 0)
-        command = english_plural(translate("SessionsPage", "%n command(s) ran", None, n), n)
+        command = plural(translate("SessionsPage", "%n command(s) ran", None, n), n)
     elif kind == "consent.revoke":
         reason = str(event.get("reason", ""))
         if reason == REASON_END_NOW:
