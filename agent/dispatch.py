@@ -109,9 +109,7 @@ def execute_line(line: str | bytes, read_stdin: Callable[[], bytes]) -> dict[str
         settings = desktop_config.Settings()
     except DesklineError as exc:
         return refusal(command.name, Exit.INTERNAL, f"this host's Deskline settings are broken: {exc}")
-    probe_settings = settings.section("probes")
-    probe_settings["helpdesk_url"] = settings["helpdesk.url"]
-    document = execute(command, probe_settings=probe_settings, thresholds=settings.section("thresholds"),
+    document = execute(command, probe_settings=settings.probe_settings(), thresholds=settings.section("thresholds"),
                        pseudonymize=settings["report.pseudonymize"],
                        keep_private_ips=settings["report.keep_private_ips"])
     _mark_disabled(document, marked, disabled)

@@ -176,13 +176,12 @@ def config_from_settings(settings: Any, listen: str | None = None) -> ServerConf
     """The server's configuration from loaded Deskline settings (``[agent]``, ``[probes]``, ...)."""
     a = settings.section("agent")
     host, port = parse_listen(listen if listen is not None else a["listen"])
-    probe_settings = settings.section("probes")
-    probe_settings["helpdesk_url"] = settings["helpdesk.url"]
     return ServerConfig(
         host=host, port=port, command_timeout=a["command_timeout"], max_output_bytes=a["max_output_bytes"],
         max_sessions=a["max_sessions"], max_channels=a["max_channels"], auth_deadline=a["auth_deadline"],
         consent_timeout=a["consent_timeout"], consent_duration=int(a["consent_duration"]),
-        idle_timeout=a["idle_timeout"], probe_settings=probe_settings, thresholds=settings.section("thresholds"),
+        idle_timeout=a["idle_timeout"], probe_settings=settings.probe_settings(),
+        thresholds=settings.section("thresholds"),
         pseudonymize=settings["report.pseudonymize"], disabled_probes=tuple(settings["probes.disabled"]),
     )
 

@@ -238,12 +238,6 @@ def _select(settings: Any, names: Sequence[str]) -> Any:
     return tuple(p for p in chosen if p.name not in disabled)
 
 
-def _probe_settings(settings: Any) -> dict[str, Any]:
-    ps: dict[str, Any] = settings.section("probes")
-    ps["helpdesk_url"] = settings["helpdesk.url"]
-    return ps
-
-
 def _build_report(settings: Any, probe_names: Sequence[str], *, attach: Sequence[str] = (),
                   pseudonymize: bool | None = None, progress: _Progress | None = None, collect: bool = True) -> Any:
     from desktop.diagnostics import report
@@ -260,7 +254,7 @@ def _build_report(settings: Any, probe_names: Sequence[str], *, attach: Sequence
     try:
         return report.build(
             selected,
-            probe_settings=_probe_settings(settings),
+            probe_settings=settings.probe_settings(),
             thresholds=settings.section("thresholds"),
             pseudonymize=settings["report.pseudonymize"] if pseudonymize is None else pseudonymize,
             keep_private_ips=settings["report.keep_private_ips"],

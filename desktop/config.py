@@ -379,6 +379,12 @@ class Settings:
         p = prefix + "."
         return {k[len(p):]: v for k, v in self.values.items() if k.startswith(p)}
 
+    def probe_settings(self) -> dict[str, Any]:
+        """What the probes read: ``[probes]``, plus the helpdesk's address (the network probe checks it)."""
+        probes = self.section("probes")
+        probes["helpdesk_url"] = self["helpdesk.url"]
+        return probes
+
 
 def _copy(value: Any) -> Any:
     if isinstance(value, list):

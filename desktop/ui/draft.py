@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from desktop.config import Settings
 from desktop.diagnostics import findings as findings_mod
@@ -60,12 +59,6 @@ def selected_probes(settings: Settings) -> tuple[registry.ProbeInfo, ...]:
     return tuple(p for p in registry.probes() if p.name not in skip)
 
 
-def probe_settings(settings: Settings) -> dict[str, Any]:
-    ps: dict[str, Any] = settings.section("probes")
-    ps["helpdesk_url"] = settings["helpdesk.url"]
-    return ps
-
-
 def collect(settings: Settings, progress: Callable[[int, int, str], None] | None = None) -> Collection:
     """Run the probes and the rules (seconds; call it from a worker). ``progress(done, total, probe_title)``."""
     t0 = time.perf_counter()
@@ -75,7 +68,7 @@ def collect(settings: Settings, progress: Callable[[int, int, str], None] | None
         if progress is not None:
             progress(done, total, outcome.title)
 
-    outcomes = run_probes(selected_probes(settings), ProbeContext(settings=probe_settings(settings)), step)
+    outcomes = run_probes(selected_probes(settings), ProbeContext(settings=settings.probe_settings()), step)
     t1 = time.perf_counter()
     results = {o.name: o.result for o in outcomes if o.ok}
     found = findings_mod.evaluate(results, settings.section("thresholds"))
