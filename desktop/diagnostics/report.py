@@ -137,6 +137,39 @@ def known_identities() -> dict[str, list[str]]:
             "hostnames": [host] if host and host != "localhost" else []}
 
 
+@dataclass
+class Collection:
+    """A report's raw material, before redaction: probe outcomes, findings, when, and how long it took."""
+
+    outcomes: list[ProbeOutcome]
+    found: list[findings_mod.Finding]
+    created: datetime
+    timings: dict[str, float]
+
+
+def collect(
+    selected: Iterable[ProbeInfo],
+    *,
+    probe_settings: Mapping[str, Any] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> Collection:
+    """Run ``selected`` probes and judge their results (the part of :func:`build` before redaction)."""
+    t0 = time.perf_counter()
+    created = datetime.now(UTC)
+    outcomes = run_probes(selected, ProbeContext(settings=probe_settings), progress)
+    t1 = time.perf_counter()
+    results = {o.name: o.result for o in outcomes if o.ok}
+    from desktop.config import Settings  # the defaults of the settings schema
+
+    # a partial mapping (a caller that sets one threshold) is completed with the defaults
+    thresholds = {**Settings().section("thresholds"), **(thresholds or {})}
+    found = findings_mod.evaluate(results, thresholds)
+    t2 = time.perf_counter()
+    return Collection(list(outcomes), list(found), created,
+                      {"collect_ms": (t1 - t0) * 1000, "findings_ms": (t2 - t1) * 1000})
+
+
 def build(
     selected: Iterable[ProbeInfo],
     *,
@@ -150,26 +183,16 @@ def build(
 ) -> Report:
     """Collect ``selected`` probes, judge, redact, and return the finished report."""
     t0 = time.perf_counter()
-    created = datetime.now(UTC)
-    ctx = ProbeContext(settings=probe_settings)
-    outcomes = run_probes(selected, ctx, progress)
-    t1 = time.perf_counter()
-    results = {o.name: o.result for o in outcomes if o.ok}
-    from desktop.config import Settings  # the defaults of the settings schema
-
-    # a partial mapping (a caller that sets one threshold) is completed with the defaults
-    thresholds = {**Settings().section("thresholds"), **(thresholds or {})}
-    found = findings_mod.evaluate(results, thresholds)
-    t2 = time.perf_counter()
+    c = collect(selected, probe_settings=probe_settings, thresholds=thresholds, progress=progress)
     return assemble(
-        outcomes,
-        found,
-        created=created,
+        c.outcomes,
+        c.found,
+        created=c.created,
         pseudonymize=pseudonymize,
         keep_private_ips=keep_private_ips,
         attachment_paths=attachments,
         collector=collector,
-        timings={"collect_ms": (t1 - t0) * 1000, "findings_ms": (t2 - t1) * 1000},
+        timings=c.timings,
         started=t0,
     )
 

@@ -5,28 +5,14 @@ and files it). No Qt here, so it is testable on its own and usable from workers.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.config import Settings
-from desktop.diagnostics import findings as findings_mod
-from desktop.diagnostics import registry
-from desktop.diagnostics.base import ProbeContext
-from desktop.diagnostics.report import Report, assemble
-from desktop.diagnostics.runner import ProbeOutcome, run_probes
-
-
-@dataclass
-class Collection:
-    """The system report's raw material: probe outcomes and findings, before redaction."""
-
-    outcomes: list[ProbeOutcome]
-    found: list[findings_mod.Finding]
-    created: datetime
-    timings: dict[str, float]
+from desktop.diagnostics import registry, report
+from desktop.diagnostics.report import Collection, Report, assemble
+from desktop.diagnostics.runner import ProbeOutcome
 
 
 @dataclass
@@ -61,20 +47,13 @@ def selected_probes(settings: Settings) -> tuple[registry.ProbeInfo, ...]:
 
 def collect(settings: Settings, progress: Callable[[int, int, str], None] | None = None) -> Collection:
     """Run the probes and the rules (seconds; call it from a worker). ``progress(done, total, probe_title)``."""
-    t0 = time.perf_counter()
-    created = datetime.now(UTC)
 
     def step(outcome: ProbeOutcome, done: int, total: int) -> None:
         if progress is not None:
             progress(done, total, outcome.title)
 
-    outcomes = run_probes(selected_probes(settings), ProbeContext(settings=settings.probe_settings()), step)
-    t1 = time.perf_counter()
-    results = {o.name: o.result for o in outcomes if o.ok}
-    found = findings_mod.evaluate(results, settings.section("thresholds"))
-    t2 = time.perf_counter()
-    return Collection(list(outcomes), list(found), created,
-                      {"collect_ms": (t1 - t0) * 1000, "findings_ms": (t2 - t1) * 1000})
+    return report.collect(selected_probes(settings), probe_settings=settings.probe_settings(),
+                          thresholds=settings.section("thresholds"), progress=step)
 
 
 def make_report(draft: Draft, settings: Settings, *, probes: Sequence[str] | None = None,
