@@ -17,9 +17,10 @@ delivery and consent services), in a throwaway home with a local-store outbox. F
 
 Goals (issue 4): start under 1.0 s median; idle memory under 150 MB; the wizard within 100 ms.
 
-  The click is timed right after the first paint (the worst case) and one second after start.
+  The click is timed right after the first paint (the worst case: the wizard's modules, which the
+  app imports in a worker from its start, may still be loading) and one second after start.
 
-Usage: python bench/app.py [--runs N] [--language en|ru] [--idle SECONDS] [--preload]
+Usage: python bench/app.py [--runs N] [--language en|ru] [--idle SECONDS]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # ----------------------------------------------------------------------------------------- the child
-def child(mode: str, language: str, idle: float, preload: bool = False) -> int:
+def child(mode: str, language: str, idle: float) -> int:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     phases: dict[str, float] = {}
@@ -65,6 +66,7 @@ def child(mode: str, language: str, idle: float, preload: bool = False) -> int:
     phase("imports")
     out: dict[str, Any] = {"phases_ms": phases}
     qapp = app_module.make_application(["deskline"])
+    app_module.warm_up()  # as app.main() does
     phase("application")
     settings_path = Path(os.environ["XDG_CONFIG_HOME"]) / "deskline.toml"
     settings = config.load(settings_path, environ={})
@@ -106,13 +108,6 @@ def child(mode: str, language: str, idle: float, preload: bool = False) -> int:
         if mode == "start":
             report_click()
         elif mode == "settled":
-            if preload:  # what the app could do after its first paint: import the wizard's modules off the GUI thread
-                import importlib
-
-                from desktop.ui.workers import submit
-
-                for name in ("desktop.ui.draft", "desktop.ui.wizard"):
-                    submit(importlib.import_module, name)
             wait_idle(1.0)
             report_click()
         else:
@@ -186,7 +181,7 @@ def child(mode: str, language: str, idle: float, preload: bool = False) -> int:
 
 
 # ---------------------------------------------------------------------------------------- the parent
-def run_child(mode: str, language: str, idle: float, home: Path, preload: bool = False) -> dict[str, Any]:
+def run_child(mode: str, language: str, idle: float, home: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "DESKLINE_"))}
     for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"),
                      ("XDG_STATE_HOME", "state")):
@@ -199,8 +194,7 @@ def run_child(mode: str, language: str, idle: float, home: Path, preload: bool =
     if not settings.exists():
         settings.write_text(f'version = 1\n[outbox]\npath = "{home / "outbox"}"\n', encoding="utf-8")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--language", language, "--idle", str(idle),
-                             *(["--preload"] if preload else [])],
+    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--language", language, "--idle", str(idle)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
     assert proc.stdout is not None
     result: dict[str, Any] = {}
@@ -225,12 +219,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--language", default="en", choices=("en", "ru"))
     parser.add_argument("--idle", type=float, default=3.0, help="seconds of idling before memory is read")
-    parser.add_argument("--preload", action="store_true",
-                        help="also time the click when the wizard's modules were imported in a worker after start")
     parser.add_argument("--child", choices=("start", "settled", "memory"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.language, args.idle, args.preload)
+        return child(args.child, args.language, args.idle)
 
     with tempfile.TemporaryDirectory(prefix="deskline-bench-app-") as tmp:
         home = Path(tmp)
@@ -251,10 +243,6 @@ def main() -> int:
               f"collection still running at that moment in {collecting} of {len(wizard)} runs")
         settled = [run_child("settled", args.language, args.idle, home)["wizard_ms"] for _ in range(args.runs)]
         print(f"the same click 1 s after start (the app settled): {figures(settled, 'ms')}")
-        if args.preload:
-            pre = [run_child("settled", args.language, args.idle, home, True)["wizard_ms"] for _ in range(args.runs)]
-            print(f"the same click 1 s after start, the wizard's modules imported in a worker after the first paint: "
-                  f"{figures(pre, 'ms')}")
         memory = run_child("memory", args.language, args.idle, home)
         print(f"idle memory after settling ({args.idle:g} s idle, services and tray started): "
               f"RSS {memory['idle_rss_mb']:.0f} MB, USS {memory['idle_uss_mb']:.0f} MB   goal < 150 MB")
