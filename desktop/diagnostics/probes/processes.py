@@ -34,6 +34,8 @@ TITLE = "Processes"
 ZOMBIES_MAX = 20
 #: Command lines are cut to this many characters.
 CMDLINE_MAX = 200
+#: One read of /proc/<pid>/stat: the line is about 300 bytes; 52 fields of at most 20 digits and the name fit.
+STAT_READ_MAX = 4096
 
 PROC = Path("/proc")
 
@@ -156,24 +158,35 @@ def parse_stat(data: bytes) -> StatLine:
 
 
 def read_stats(proc: Path = PROC) -> dict[int, StatLine]:
-    """``/proc/<pid>/stat`` of every process under ``proc``; processes that vanish meanwhile are skipped."""
+    """``/proc/<pid>/stat`` of every process under ``proc``; processes that vanish meanwhile are skipped.
+
+    Plain descriptors relative to the directory, one read each: with a few hundred processes this runs
+    twice per report, and ``open()`` and paths cost more than the kernel's work (a third less time)."""
     out: dict[int, StatLine] = {}
     try:
-        names = os.listdir(proc)
+        dir_fd = os.open(proc, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise ProbeError(f"{proc}: cannot list processes: {exc.strerror or exc}") from exc
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(proc / name / "stat", "rb") as fh:
-                data = fh.read()
-        except OSError:  # gone between listdir and open, or hidden (hidepid)
-            continue
-        try:
-            out[int(name)] = parse_stat(data)
-        except (ValueError, IndexError):
-            continue
+    try:
+        for name in os.listdir(dir_fd):
+            if not name.isdigit():
+                continue
+            try:
+                fd = os.open(f"{name}/stat", os.O_RDONLY, dir_fd=dir_fd)
+            except OSError:  # gone between listdir and open, or hidden (hidepid)
+                continue
+            try:
+                data = os.read(fd, STAT_READ_MAX)
+            except OSError:  # exited between open and read
+                continue
+            finally:
+                os.close(fd)
+            try:
+                out[int(name)] = parse_stat(data)
+            except (ValueError, IndexError):
+                continue
+    finally:
+        os.close(dir_fd)
     return out
 
 
