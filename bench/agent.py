@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -253,15 +254,22 @@ def main() -> int:
             # second run: the same agents again, as a fleet that has been serving looks
             for label in ("fresh agents", "second run"):
                 idle = settle()
+                agents_cpu = sum(cpu_seconds(p.pid) for p in agents.procs)
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 r = subprocess.run(argv, env=fleet_env, cwd=ROOT, capture_output=True, text=True, check=False)
                 took = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                console_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+                agents_cpu = sum(cpu_seconds(p.pid) for p in agents.procs) - agents_cpu
                 results = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
                 ok = sum(1 for x in results if x["ok"])
                 met = took < 5 and ok == len(results) == len(agents.procs)
                 print(f"deskline-agent run --report --parallel {args.parallel}, {label}: {took:.2f} s wall, "
                       f"{ok}/{len(results)} ok (exit {r.returncode}; machine {idle * 100:.0f} % idle before)   "
                       f"goal < 5 s: {verdict(met)}")
+                print(f"  CPU: console {console_cpu:.2f} s, agents together {agents_cpu:.2f} s "
+                      f"({agents_cpu / max(1, len(agents.procs)) * 1000:.0f} ms each)")
                 if ok != len(results):
                     bad = [x for x in results if not x["ok"]][:3]
                     print("  not ok: " + "; ".join(f"{x['address']}: {x['status']}: {x['error']}" for x in bad))

@@ -76,7 +76,7 @@ import bisect
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -887,6 +887,14 @@ def _is_netmask(value: int) -> bool:
 _SCALARS = (int, float, bool, type(None))
 
 
+#: Strings up to this long are memoized (report data: names, versions, states); longer ones are text.
+MEMO_TEXT_MAX = 256
+#: Entries in a memo before it starts over (a few MB at most): a full report holds some 1,700 distinct short
+#: strings, and most of them recur in the next.
+MEMO_MAX = 20_000
+_SHARED_MEMO: dict[str, tuple[str, Sequence[tuple[str, int | None, int]]]] = {}
+
+
 class Redactor:
     """Masks secrets and (optionally) pseudonymizes identities in one report and its attachments.
 
@@ -914,7 +922,10 @@ class Redactor:
         self._v6_next: dict[int, int] = {}
         self._overflow: dict[str, str] = {}
         self._ip_memo: dict[str, str | None] = {}
-        self._memo: dict[str, tuple[str, list[tuple[str, int | None, int]]]] = {}
+        # Without pseudonyms a string always redacts the same way, in any Redactor: a long-lived process
+        # (the agent, the app) shares one memo across reports. Pseudonyms belong to one report.
+        self._memo: dict[str, tuple[str, Sequence[tuple[str, int | None, int]]]] = (
+            {} if pseudonymize else _SHARED_MEMO)
         self._key_kinds: dict[str, str | None] = {}
         self._known_user: set[str] = set()  # lower case
         self._known_host: dict[str, str] = {}  # lower-case short or full name -> short name, the pseudonym's key
@@ -1015,14 +1026,19 @@ class Redactor:
             return items if isinstance(obj, list) else tuple(items)
         return obj
 
-    def _process_cached(self, text: str) -> tuple[str, list[tuple[str, int | None, int]]]:
-        """:meth:`_process` for the short strings of report data, which repeat a lot (keys, names, units).
-        Exact: the same string always redacts the same way within one Redactor."""
-        if len(text) > 256:
+    def _process_cached(self, text: str) -> tuple[str, Sequence[tuple[str, int | None, int]]]:
+        """:meth:`_process` for the short strings of report data, which repeat a lot (keys, names, units),
+        within a report and from one report to the next. Exact: the same string always redacts the same
+        way within one Redactor, and without pseudonyms in every Redactor."""
+        if len(text) > MEMO_TEXT_MAX:
             return self._process(text)
-        hit = self._memo.get(text)
+        memo = self._memo
+        hit = memo.get(text)
         if hit is None:
-            hit = self._memo[text] = self._process(text)
+            if len(memo) >= MEMO_MAX:
+                memo.clear()  # a bound, not an LRU: refilling costs one report's worth of work
+            new, found = self._process(text)
+            hit = memo[text] = (new, tuple(found) if found else ())
         return hit
 
     def _record(self, where: str, found: Iterable[tuple[str, int | None, int]]) -> None:

@@ -483,3 +483,34 @@ def test_a_report_sized_document_redacts_in_milliseconds() -> None:
     for pseudonymize in (False, True):
         seconds = _best_of(3, lambda p=pseudonymize: Redactor(pseudonymize=p, usernames=["alice"]).redact_data(doc))
         assert seconds < 0.1, f"the report took {seconds * 1000:.0f} ms (pseudonymize={pseudonymize})"
+
+
+def test_the_shared_memo_records_each_reports_own_maskings() -> None:
+    data = {"env": ["TOKEN=ghp_" + "a" * 36, "LANG=C"], "note": "plain"}
+    first, second = Redactor(), Redactor()
+    assert first.redact_data(data) == second.redact_data(data)
+    assert "ghp_" + "a" * 36 not in str(second.redact_data(data))
+    # the second report found the token through the first one's memo, and still counts it as its own
+    assert first.summary() == {"github-token": 1}
+    assert second.summary() == {"github-token": 2}
+    assert [m.where for m in second.maskings] == ["env[0]"]
+
+
+def test_pseudonyms_never_come_from_another_reports_memo() -> None:
+    line = "login by alice from bob-laptop"
+    alice = Redactor(pseudonymize=True, usernames=["alice"]).redact_data({"line": line})["line"]
+    plain = Redactor().redact_data({"line": line})["line"]
+    bob = Redactor(pseudonymize=True, usernames=["bob"], hostnames=["bob-laptop"]).redact_data({"line": line})["line"]
+    assert "alice" not in alice and "bob-laptop" in alice
+    assert plain == line
+    assert "alice" in bob and "bob-laptop" not in bob
+
+
+def test_the_shared_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redaction, "MEMO_MAX", 50)
+    monkeypatch.setattr(redaction, "_SHARED_MEMO", {})
+    r = Redactor()
+    r.redact_data([f"name-{i}" for i in range(500)])
+    assert 0 < len(redaction._SHARED_MEMO) <= 50
+    assert r.redact_data(["name-7", "x" * 300]) == ["name-7", "x" * 300]  # longer texts are never memoized
+    assert "x" * 300 not in redaction._SHARED_MEMO
