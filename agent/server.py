@@ -170,6 +170,9 @@ class ServerConfig:
     thresholds: Mapping[str, Any] | None = None
     pseudonymize: bool = False
     disabled_probes: tuple[str, ...] = ()
+    #: Build one report at start and throw it away (:func:`agent.commands.warm_up`), so the first engineer's
+    #: report costs what the later ones do. ``deskline-agent serve`` does; in-process servers (tests) need not.
+    warm_up: bool = False
 
 
 def config_from_settings(settings: Any, listen: str | None = None) -> ServerConfig:
@@ -183,6 +186,7 @@ def config_from_settings(settings: Any, listen: str | None = None) -> ServerConf
         idle_timeout=a["idle_timeout"], probe_settings=settings.probe_settings(),
         thresholds=settings.section("thresholds"),
         pseudonymize=settings["report.pseudonymize"], disabled_probes=tuple(settings["probes.disabled"]),
+        warm_up=True,
     )
 
 
@@ -813,7 +817,7 @@ class AgentServer:
 
     def start(self) -> tuple[str, int]:
         """Load the probe table, bind, and start accepting; returns (host, port)."""
-        from agent import commands  # noqa: F401 - imported now, not during the first engineer's command
+        from agent import commands  # imported now, not during the first engineer's command
         from desktop.diagnostics import registry
 
         disabled = set(self.config.disabled_probes)
@@ -832,6 +836,12 @@ class AgentServer:
         bound = self.address
         log.info("agent listening on %s:%d", *bound)
         self.audit("start", listen=f"{bound[0]}:{bound[1]}", version=__version__)
+        if self.config.warm_up:
+            config = self.config
+            threading.Thread(
+                target=lambda: commands.warm_up(self.known_probes, probe_settings=config.probe_settings,
+                                                thresholds=config.thresholds, pseudonymize=config.pseudonymize),
+                name="deskline-agent-warm-up", daemon=True).start()
         return bound
 
     def _accept_loop(self) -> None:

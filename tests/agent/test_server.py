@@ -963,6 +963,57 @@ def test_default_settings_are_safe() -> None:
     assert (config.host, config.port) == ("127.0.0.1", 2222)  # loopback unless IT opens it
     assert config.max_sessions >= 1 and config.auth_deadline <= 30 and config.command_timeout <= 60
     assert settings["agent.unattended"] == []  # nobody runs commands without asking by default
+    assert config.warm_up  # deskline-agent serve primes the report at start
+
+
+def test_warm_up_primes_the_enabled_probes_without_waiting(agent_factory: Factory,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop.diagnostics.probes import processes, software, users
+
+    seen: dict[str, Any] = {}
+    ran = {"processes": threading.Event(), "users": threading.Event()}
+    real_processes, real_users = processes.collect, users.collect
+
+    def spy_processes(ctx: Any) -> Any:
+        seen["sample_seconds"] = ctx.setting("processes.sample_seconds", None)
+        seen["thread"] = threading.current_thread().name
+        try:
+            return real_processes(ctx)
+        finally:
+            ran["processes"].set()
+
+    def spy_users(ctx: Any) -> Any:
+        try:
+            return real_users(ctx)
+        finally:
+            ran["users"].set()
+
+    def disabled(ctx: Any) -> Any:
+        seen["software"] = True
+        raise AssertionError("a disabled probe ran")
+
+    monkeypatch.setattr(processes, "collect", spy_processes)
+    monkeypatch.setattr(users, "collect", spy_users)
+    monkeypatch.setattr(software, "collect", disabled)
+    agent = agent_factory(warm_up=True, disabled_probes=("software",))
+    assert all(e.wait(10) for e in ran.values()), "the warm-up did not run the enabled probes"
+    assert seen["sample_seconds"] == 0.0 and "software" not in seen
+    assert seen["thread"].startswith("probe-")  # the report's own runner, not a shortcut
+    assert agent.server.known_probes and "software" not in agent.server.known_probes
+
+
+@pytest.mark.allow_warning_logs
+def test_a_failing_warm_up_is_logged_and_never_raised(monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    from agent import commands
+    from desktop.diagnostics import report
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(report, "build", broken)
+    took = commands.warm_up(["system"])
+    assert took >= 0 and "warming up the report failed" in caplog.text and "disk on fire" in caplog.text
 
 
 def test_host_key_is_private_and_stable(tmp_path: Path) -> None:
