@@ -1,8 +1,8 @@
-"""The ``deskline-agent`` command.
-
-For now it runs the diagnostics engine's probes locally and prints the redacted report as JSON: the
-same output an engineer will get over SSH once the agent's server lands (the agent issue). Exit
-codes follow ``deskline``: 0 success, 2 bad input, 70 internal error.
+"""The ``deskline-agent`` command: ``serve`` (the SSH agent on the user's machine), ``fingerprint``, the
+engineer's ``run``, ``trust`` and ``diff``, ``dispatch`` (the forced command IT installs for plain
+OpenSSH), and ``probe``/``probes``, which run the probes here and print the redacted report as JSON:
+what an engineer gets over SSH. Exit codes follow ``deskline``: 0 success, 2 bad input,
+70 internal error. See docs/agent.md.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return server.run_fingerprint(host_key=args.host_key, config=args.config, public=args.public)
         from agent.consent_channel import default_gate
 
+        server.limit_malloc_arenas()  # before the first thread of the server
         serve = {"listen": args.listen, "authorized_keys": args.authorized_keys, "host_key": args.host_key,
                  "audit_log": args.audit_log, "config": args.config, "unattended": args.unattended,
                  "gate_factory": default_gate}

@@ -982,6 +982,30 @@ def run_fingerprint(*, host_key: str | None = None, config: str | None = None, p
     return 0
 
 
+#: glibc malloc arenas for ``deskline-agent serve``. Every connection and every probe runs in a thread of its
+#: own, and glibc gives threads up to 8 arenas per core; a report's freed memory then stays spread over
+#: them. Two arenas: 59 -> 52 MB RSS after 60 commands in ``bench/agent.py``, at no measurable cost in speed.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
+
+
+def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process (what ``MALLOC_ARENA_MAX`` does when set before start),
+    unless ``MALLOC_ARENA_MAX`` is set already. Call it before the process starts threads; arenas made
+    earlier stay. Returns whether the cap was applied: only on Linux with glibc."""
+    import ctypes
+    import os
+
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # musl and others have no arenas to cap
+            return False
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, count))
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
 def run_serve(*, listen: str | None = None, authorized_keys: str | None = None, host_key: str | None = None,
               audit_log: str | None = None, config: str | None = None, unattended: Sequence[str] = (),
               gate_factory: Callable[[], ConsentGate] | None = None, ready: Callable[[AgentServer], None] | None = None,

@@ -1119,3 +1119,38 @@ def test_commands_that_outlive_their_timeout_are_capped(agent_factory: Factory) 
         while run(c, "probe memory")[0] != 0:
             assert time.monotonic() < deadline, "the slot was never given back"
             time.sleep(0.1)
+
+
+_ARENAS_SCRIPT = """
+import ctypes, os, sys, tempfile, threading
+from agent.server import limit_malloc_arenas
+applied = limit_malloc_arenas()
+held, barrier = [], threading.Barrier(12)
+def work():
+    held.append([bytes(2000 + i) for i in range(200)])  # above pymalloc's 512 bytes: glibc's malloc
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(12)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+    fh = libc.fopen(out.name.encode(), b"w")
+    libc.malloc_info(0, ctypes.c_void_p(fh))
+    libc.fclose(ctypes.c_void_p(fh))
+    heaps = open(out.name).read().count("<heap nr=")
+print(applied, heaps)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION"),
+                    reason="malloc arenas are glibc's")
+def test_serve_caps_malloc_arenas_unless_the_environment_does() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    capped = subprocess.run([sys.executable, "-c", _ARENAS_SCRIPT], env=env, capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert capped[0] == "True" and int(capped[1]) <= 2
+    env["MALLOC_ARENA_MAX"] = "3"
+    theirs = subprocess.run([sys.executable, "-c", _ARENAS_SCRIPT], env=env, capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert theirs[0] == "False" and int(theirs[1]) <= 3  # the administrator's own setting stands
