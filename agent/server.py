@@ -661,7 +661,7 @@ class _Connection(paramiko.ServerInterface):
 
         def work() -> None:
             try:
-                box["answer"] = commands.execute(command, probe_settings=config.probe_settings,
+                box["answer"] = commands.execute(command, probe_settings=self.server.probe_settings,
                                                  thresholds=config.thresholds, pseudonymize=config.pseudonymize)
             except Exception:  # noqa: BLE001 - logged here; the engineer gets "failed without an answer"
                 log.exception("command %s failed", command.name)
@@ -782,7 +782,9 @@ class AgentServer:
         self.keys = keys
         self.audit_log = audit
         self.gate: ConsentGate = gate if gate is not None else DenyAll()
+        #: Every probe name (a disabled one is known, and refused as not allowed), and the ones IT left on.
         self.known_probes: tuple[str, ...] = ()
+        self.enabled_probes: tuple[str, ...] = ()
         self.audit_failed = False
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -815,13 +817,22 @@ class AgentServer:
         else:
             self.audit_failed = False
 
+    @property
+    def probe_settings(self) -> dict[str, Any]:
+        """The probes' settings with ``disabled`` holding every probe IT switched off (``[probes]`` and
+        ``disabled_probes`` alike), so that asking for one is refused as not allowed, as the dispatcher does."""
+        settings = dict(self.config.probe_settings or {})
+        settings["disabled"] = sorted({*settings.get("disabled", ()), *self.config.disabled_probes})
+        return settings
+
     def start(self) -> tuple[str, int]:
         """Load the probe table, bind, and start accepting; returns (host, port)."""
         from agent import commands  # imported now, not during the first engineer's command
         from desktop.diagnostics import registry
 
         disabled = set(self.config.disabled_probes)
-        self.known_probes = tuple(p.name for p in registry.probes() if p.name not in disabled)
+        self.known_probes = tuple(p.name for p in registry.probes())
+        self.enabled_probes = tuple(n for n in self.known_probes if n not in disabled)
         host, port = self.config.host, self.config.port
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
@@ -839,7 +850,7 @@ class AgentServer:
         if self.config.warm_up:
             config = self.config
             threading.Thread(
-                target=lambda: commands.warm_up(self.known_probes, probe_settings=config.probe_settings,
+                target=lambda: commands.warm_up(self.enabled_probes, probe_settings=config.probe_settings,
                                                 thresholds=config.thresholds, pseudonymize=config.pseudonymize),
                 name="deskline-agent-warm-up", daemon=True).start()
         return bound

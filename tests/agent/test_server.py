@@ -930,11 +930,15 @@ def test_an_answer_over_the_output_cap_is_refused(agent_factory: Factory) -> Non
     assert record["exit"] == 4 and record["bytes_out"] < 4096
 
 
-def test_disabled_probes_are_unknown_to_engineers(agent_factory: Factory) -> None:
+def test_disabled_probes_are_refused_as_not_allowed_and_left_out(agent_factory: Factory) -> None:
+    # as the dispatcher and the payload answer: the engineer learns it is IT's choice, not a typo
     agent = agent_factory(disabled_probes=("processes",))
     with client(agent) as c:
         status, doc = run(c, "probe processes")
-    assert status == 2 and "unknown probe 'processes'" in doc["error"]["message"]
+        assert status == 4 and doc["error"]["code"] == "not_allowed"
+        assert "'processes' is disabled on this machine" in doc["error"]["message"]
+        status, doc = run(c, "report")
+    assert status == 0 and "processes" not in doc["result"]["probes"] and "memory" in doc["result"]["probes"]
 
 
 @pytest.mark.allow_warning_logs
@@ -999,7 +1003,7 @@ def test_warm_up_primes_the_enabled_probes_without_waiting(agent_factory: Factor
     assert all(e.wait(10) for e in ran.values()), "the warm-up did not run the enabled probes"
     assert seen["sample_seconds"] == 0.0 and "software" not in seen
     assert seen["thread"].startswith("probe-")  # the report's own runner, not a shortcut
-    assert agent.server.known_probes and "software" not in agent.server.known_probes
+    assert "software" in agent.server.known_probes and "software" not in agent.server.enabled_probes
 
 
 @pytest.mark.allow_warning_logs
