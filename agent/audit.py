@@ -1,17 +1,21 @@
-"""The agent's audit log: one JSON object per line, appended, rotated, readable by the user.
+"""The agent's audit log: one JSON object per line, appended, rotated; mode 0600, so only the account the
+agent runs as (normally root) reads it. The user does not: the desktop app keeps and shows its own
+consent ledger (:class:`desktop.consent_service.Ledger`).
 
-Every connection, authentication (accepted and refused), refused request, consent decision and
-command is one record::
+The agent's start and stop, every connection, authentication (accepted and refused), refused request,
+consent decision, unattended-session notice and command is one record::
 
     {"time": "2026-05-09T07:35:25.123Z", "event": "command", "session": "3f9a1c2e",
      "peer": "10.0.0.7:50412", "fingerprint": "SHA256:...", "engineer": "Alice (L2)",
      "command": "probe cpu", "exit": 0, "duration_ms": 212.4, "bytes_out": 1834}
 
-Events: ``connect``, ``refuse`` (a connection turned away before SSH, e.g. too many sessions),
-``auth`` (``accepted`` true/false, ``method``, ``reason``), ``request`` (a refused pty, shell,
-subsystem, forward, X11 or agent request, or a channel over the cap), ``consent`` (``decision``
-granted/denied/revoked/expired, ``how``, ``reason``), ``command`` and ``disconnect`` (``reason``,
-``duration_ms``). Fields that do not apply are left out; times are UTC with milliseconds.
+Events: ``start`` (``listen``, ``version``) and ``stop``, ``connect``, ``refuse`` (a connection turned
+away before SSH, e.g. too many sessions), ``auth`` (``accepted`` true/false, ``method``, ``reason``),
+``request`` (a refused pty, shell, subsystem, forward, X11 or agent request, or a channel over the
+cap), ``consent`` (``decision`` and its ``how``, ``reason``, ``expires``; the decisions are listed in
+docs/agent.md), ``notify`` (an unattended session announced to the user's app: ``delivered``, ``how``,
+``reason``), ``command`` and ``disconnect`` (``reason``, ``duration_ms``). Fields that do not apply
+are left out; times are UTC with milliseconds.
 
 Writing: the file is opened with O_APPEND and mode 0600, and each record is one ``write`` of one
 whole line, so a crash never leaves half a record between two others. The kernel has the line as soon

@@ -35,7 +35,8 @@ bounded. Anything else is refused and the connection is closed::
 
     agent -> app   {"v":1, "type":"consent.request", "id":"<16-64 of [A-Za-z0-9_-]>",
                     "engineer":"Ann Smith", "fingerprint":"SHA256:...", "peer":"192.0.2.7:50122",
-                    "ticket":"DL-000123" or "", "commands":["probe cpu", "report"],
+                    "ticket":"DL-000123" or "",
+                    "commands":["probes", "probe", "report", "check", "logs"],
                     "duration_seconds":1800, "timeout_seconds":60}
     app -> agent   {"v":1, "type":"consent.decision", "id":"<same id>", "allow":true,
                     "duration_seconds":900, "reason":""}      (duration: at most the one asked for)

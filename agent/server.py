@@ -11,7 +11,8 @@ What it allows, and nothing more:
   one ``exec`` request whose command is parsed by :func:`agent.protocol.parse` and answered by
   :func:`agent.commands.execute`. Refused and audited: pty, shell, subsystems (sftp), X11, agent
   forwarding, ``direct-tcpip`` and ``tcpip-forward``; environment requests are refused too (their
-  names are noted in the command's audit record, since OpenSSH sends ``LANG`` by default).
+  names are noted in the command's audit record: many systems' ``ssh_config``, Debian's and Ubuntu's
+  among them, has OpenSSH send ``LANG`` and ``LC_*``; OpenSSH's own default sends nothing).
 * **Consent** (see :mod:`agent.protocol` for the rules): ``ping`` runs without; the first other
   command of a connection asks the :class:`~agent.consent.ConsentGate` in a worker thread, never inside
   a paramiko callback, with ``consent_timeout``; the grant is checked (expiry, ``revoked()``) before
