@@ -82,16 +82,20 @@ class UnattendedPolicy:
     Any other key is passed to ``fallback`` (the desktop app's gate, or :class:`DenyAll`). The notice
     goes through the fallback's ``notify`` (:meth:`agent.consent_channel.DesktopGate.notify`); the
     server sends it off its command path, so it never waits for the app.
+
+    An unattended grant lasts ``duration_seconds``; None (the default): the duration the request asks
+    for, which the server takes from ``agent.consent_duration``, as for a grant the user gives.
     """
 
-    def __init__(self, fingerprints: Iterable[str], fallback: ConsentGate, duration_seconds: int = 3600) -> None:
+    def __init__(self, fingerprints: Iterable[str], fallback: ConsentGate, duration_seconds: int | None = None) -> None:
         self.fingerprints = frozenset(fingerprints)
         self.fallback = fallback
         self.duration_seconds = duration_seconds
 
     def ask(self, request: ConsentRequest, timeout: float) -> Grant | Denial:
         if request.fingerprint in self.fingerprints:
-            return Grant(request, time.time() + self.duration_seconds, "policy:unattended")
+            duration = request.duration_seconds if self.duration_seconds is None else self.duration_seconds
+            return Grant(request, time.time() + duration, "policy:unattended")
         return self.fallback.ask(request, timeout)
 
     def revoked(self, grant: Grant) -> bool:

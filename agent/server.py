@@ -171,6 +171,8 @@ class ServerConfig:
     thresholds: Mapping[str, Any] | None = None
     pseudonymize: bool = False
     disabled_probes: tuple[str, ...] = ()
+    #: Restricted probe arguments IT lets engineers set (``agent.remote_arguments``; see agent.commands).
+    remote_arguments: tuple[str, ...] = ()
     #: Build one report at start and throw it away (:func:`agent.commands.warm_up`), so the first engineer's
     #: report costs what the later ones do. ``deskline-agent serve`` does; in-process servers (tests) need not.
     warm_up: bool = False
@@ -187,7 +189,7 @@ def config_from_settings(settings: Any, listen: str | None = None) -> ServerConf
         idle_timeout=a["idle_timeout"], probe_settings=settings.probe_settings(),
         thresholds=settings.section("thresholds"),
         pseudonymize=settings["report.pseudonymize"], disabled_probes=tuple(settings["probes.disabled"]),
-        warm_up=True,
+        remote_arguments=tuple(a["remote_arguments"]), warm_up=True,
     )
 
 
@@ -196,6 +198,11 @@ def _shown(raw: bytes, limit: int = 200) -> str:
     text = raw[: limit * 4].decode("utf-8", "replace")
     out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return out if len(out) <= limit else out[:limit] + "..."
+
+
+def _expiry(grant: Grant) -> str:
+    """When a grant ends, as the audit log shows it (UTC, whole seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(grant.expires))
 
 
 def _command_name(text: str) -> str:
@@ -663,7 +670,8 @@ class _Connection(paramiko.ServerInterface):
         def work() -> None:
             try:
                 box["answer"] = commands.execute(command, probe_settings=self.server.probe_settings,
-                                                 thresholds=config.thresholds, pseudonymize=config.pseudonymize)
+                                                 thresholds=config.thresholds, pseudonymize=config.pseudonymize,
+                                                 remote_arguments=config.remote_arguments)
             except Exception:  # noqa: BLE001 - logged here; the engineer gets "failed without an answer"
                 log.exception("command %s failed", command.name)
             finally:
@@ -704,7 +712,7 @@ class _Connection(paramiko.ServerInterface):
             if isinstance(decision, Grant):
                 self.grant = decision
                 self.audit("consent", decision="granted", how=decision.how, ticket=self.ticket or None,
-                           expires=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(decision.expires)))
+                           expires=_expiry(decision), duration_seconds=round(decision.expires - time.time()))
                 if decision.how != "user":
                     self._notify(decision)  # nobody was asked (IT's unattended policy): tell the user
                 if not decision.allows(name):
@@ -738,7 +746,7 @@ class _Connection(paramiko.ServerInterface):
         does not wait for the app (notify only); the outcome is audited as ``notify``."""
         notify = getattr(self.server.gate, "notify", None)
         if not callable(notify):
-            self.audit("notify", delivered=False, how=grant.how,
+            self.audit("notify", delivered=False, how=grant.how, expires=_expiry(grant),
                        reason=f"the consent gate ({type(self.server.gate).__name__}) cannot notify the user")
             return
 
@@ -746,12 +754,13 @@ class _Connection(paramiko.ServerInterface):
             try:
                 notify(grant)
             except (DesklineError, OSError) as exc:
-                self.audit("notify", delivered=False, how=grant.how, reason=str(exc))
+                self.audit("notify", delivered=False, how=grant.how, expires=_expiry(grant), reason=str(exc))
             except Exception as exc:  # noqa: BLE001 - a broken notifier must not take the session down
                 log.warning("connection %s: notifying the user failed: %s", self.id, exc)
-                self.audit("notify", delivered=False, how=grant.how, reason=f"{type(exc).__name__}: {exc}")
+                self.audit("notify", delivered=False, how=grant.how, expires=_expiry(grant),
+                           reason=f"{type(exc).__name__}: {exc}")
             else:
-                self.audit("notify", delivered=True, how=grant.how)
+                self.audit("notify", delivered=True, how=grant.how, expires=_expiry(grant))
 
         thread = threading.Thread(target=send, daemon=True, name=f"deskline-notify-{self.id}")
         with self._lock:

@@ -27,6 +27,7 @@ import paramiko
 import pytest
 
 from agent import hostkey, protocol
+from agent import server as server_module
 from agent.audit import AuditLog, read_records
 from agent.authkeys import AuthorizedKeysFile
 from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant, UnattendedPolicy
@@ -381,8 +382,9 @@ def test_paramiko_commands_with_arguments_on_stdin(agent: Agent) -> None:
         transport = c.get_transport()
         assert transport is not None and transport.is_authenticated()
         assert getattr(transport, "agreed_on_strict_kex", False)  # the Terrapin fix is in force
-        status, doc = run(c, "probe memory", stdin=b'{"processes.top": 3}')
+        status, doc = run(c, "probe memory processes", stdin=b'{"processes.top": 3}')
         assert status == 0 and doc["result"]["probes"]["memory"]["status"] == "ok"
+        assert len(doc["result"]["probes"]["processes"]["data"]["top_memory"]) <= 3
         status, doc = run(c, "probe memory", stdin=b"[1, 2]")
         assert status == 2 and "JSON object" in doc["error"]["message"]
         status, doc = run(c, "probe memory", stdin=b'{"x": {"nested": 1}}')
@@ -879,6 +881,46 @@ def test_an_expired_grant_is_asked_again(agent_factory: Factory) -> None:
         assert run(c, "probe memory")[0] == 0
     assert len(gate.requests) == 2
     assert [r["decision"] for r in agent.records("consent")] == ["granted", "expired", "granted"]
+
+
+def _iso(text: str) -> float:
+    return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) - time.mktime(time.gmtime(0))
+
+
+def test_serve_gives_unattended_grants_the_configured_consent_duration(tmp_path: Path) -> None:
+    """``deskline-agent serve`` with ``agent.consent_duration = 120``: an unattended key's grant lasts 120 s
+    (it lasted the policy's own 3600 s whatever the setting said), and the audit records say so."""
+    alice = make_key(tmp_path / "alice", "Alice")
+    keys = tmp_path / "authorized_keys"
+    keys.write_text(alice.public_line + "\n")
+    keys.chmod(0o600)
+    settings = tmp_path / "deskline.toml"
+    settings.write_text(f'[agent]\nunattended = ["{alice.fingerprint}"]\nconsent_duration = 120\n')
+    servers: list[AgentServer] = []
+    stop = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(server_module.run_serve(
+        listen="127.0.0.1:0", authorized_keys=str(keys), host_key=str(tmp_path / "hk"),
+        audit_log=str(tmp_path / "audit.jsonl"), config=str(settings), ready=servers.append, stop=stop)),
+        daemon=True)
+    thread.start()
+    try:
+        server = until(lambda: servers, timeout=30, what="serve to listen")[0]
+        host, port = server.address
+        line = hostkey.public_line(server.host_key)
+        agent = Agent(server, host, port, line, tmp_path / "known_hosts", tmp_path / "audit.jsonl",
+                      {"alice": alice}, tmp_path)
+        with client(agent, alice) as c:
+            assert run(c, "probes")[0] == 0
+        granted = agent.wait_record("consent", decision="granted")
+        assert granted["how"] == "policy:unattended" and granted["duration_seconds"] == 120
+        assert abs(_iso(granted["expires"]) - (_iso(granted["time"][:19] + "Z") + 120)) <= 2
+        notice = agent.wait_record("notify")  # no app to tell here; the record still says until when
+        assert notice["delivered"] is False and notice["expires"] == granted["expires"]
+    finally:
+        stop.set()
+        thread.join(30)
+    assert codes == [0]
 
 
 def test_no_answer_from_the_gate_is_a_no(agent_factory: Factory) -> None:
