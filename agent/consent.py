@@ -50,7 +50,12 @@ class Denial:
 
 
 class ConsentGate(Protocol):
-    """Decides on a request; must answer within ``timeout`` seconds (no answer is a Denial)."""
+    """Decides on a request; must answer within ``timeout`` seconds (no answer is a Denial).
+
+    Optional, looked up with ``getattr`` by the server: ``withdraw(request, reason)`` takes back a
+    question still open (the engineer left), ``notify``, ``command_ran`` and ``ended`` (see
+    :class:`agent.consent_channel.DesktopGate`).
+    """
 
     def ask(self, request: ConsentRequest, timeout: float) -> Grant | Denial: ...
 
@@ -114,6 +119,10 @@ class UnattendedPolicy:
         forward = getattr(self.fallback, "ended", None)
         if grant.how != "policy:unattended" and callable(forward):
             forward(grant, reason)
+
+    def withdraw(self, request: ConsentRequest, reason: str) -> bool:
+        forward = getattr(self.fallback, "withdraw", None)
+        return bool(forward(request, reason)) if callable(forward) else False
 
     def notify(self, grant: Grant) -> None:
         """Tell the user's app of an unattended ``grant`` (no answer expected); raises a DesklineError

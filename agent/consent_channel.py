@@ -7,6 +7,10 @@ The **desktop app listens** (``desktop.consent_service.ConsentService``, or the 
 connection open for the whole session it was granted. The open connection *is* the session:
 
 * the agent sends the request, the app answers with a decision on the same connection;
+* if the engineer leaves (their SSH connection, or the command's channel, closes) before the user has
+  answered, the agent *withdraws* the question: it sends ``consent.withdraw`` and closes the connection;
+  the app closes the dialog and records the request as withdrawn. (An app older than this message
+  takes any data before its decision for a hang-up and closes the dialog too.)
 * after a yes the agent sends ``session.started``, one ``session.command`` per command run and
   ``session.ended``; the app shows the active-session banner and writes its ledger from them;
 * the app's End now button sends ``consent.revoke``; the agent marks the grant revoked *before* it
@@ -41,6 +45,8 @@ bounded. Anything else is refused and the connection is closed::
     app -> agent   {"v":1, "type":"consent.decision", "id":"<same id>", "allow":true,
                     "duration_seconds":900, "reason":""}      (duration: at most the one asked for)
     app -> agent   {"v":1, "type":"consent.error", "reason":"..."}   (request refused as malformed)
+    agent -> app   {"v":1, "type":"consent.withdraw", "id":"<same id>", "reason":"the engineer left"}
+                   (instead of waiting for the decision; the agent then closes the connection)
     agent -> app   {"v":1, "type":"session.started", "grant":"<id>", "expires":1735689600.0}
     agent -> app   {"v":1, "type":"session.command", "grant":"<id>", "command":"probe cpu",
                     "exit":0, "duration_ms":12.5, "time":1735689000.0}
@@ -195,6 +201,7 @@ _FIELDS: dict[str, frozenset[str]] = {
                                   "duration_seconds", "timeout_seconds"}),
     "consent.decision": frozenset({"id", "allow", "duration_seconds", "reason"}),
     "consent.error": frozenset({"reason"}),
+    "consent.withdraw": frozenset({"id", "reason"}),
     "session.started": frozenset({"grant", "expires"}),
     "session.command": frozenset({"grant", "command", "exit", "duration_ms", "time"}),
     "session.ended": frozenset({"grant", "reason"}),
@@ -203,8 +210,8 @@ _FIELDS: dict[str, frozenset[str]] = {
     "session.notify": frozenset({"id", "engineer", "fingerprint", "peer", "ticket", "commands", "expires", "how"}),
 }
 #: Which side may send which message (the receiving side refuses the others).
-FROM_AGENT = frozenset({"consent.request", "session.started", "session.command", "session.ended", "consent.revoked",
-                        "session.notify"})
+FROM_AGENT = frozenset({"consent.request", "consent.withdraw", "session.started", "session.command", "session.ended",
+                        "consent.revoked", "session.notify"})
 FROM_APP = frozenset({"consent.decision", "consent.error", "consent.revoke"})
 
 
@@ -250,6 +257,9 @@ def validate(message: Any, allowed: Iterable[str]) -> dict[str, Any]:
         _integer(message, "duration_seconds", 0, MAX_DURATION)
         _text(message, "reason", 500, empty=True)
     elif kind in ("consent.error", "session.ended", "consent.revoke"):
+        _text(message, "reason", 500, empty=True)
+    elif kind == "consent.withdraw":
+        _text(message, "id", 64, pattern=_ID)
         _text(message, "reason", 500, empty=True)
     if "grant" in _FIELDS[kind]:
         _text(message, "grant", 64, pattern=_ID)
@@ -562,13 +572,25 @@ class _Session:
         self.sock.close()
 
 
+class _Pending:
+    """A question on its way to the user, which :meth:`DesktopGate.withdraw` can take back."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.lock = threading.Lock()
+        self.sock: socket.socket | None = None  # set once connected and the request is sent
+        self.withdrawn: str = ""  # why, once withdrawn
+        self.settled = False  # the answer is in (or the ask gave up): too late to withdraw
+
+
 class DesktopGate:
     """The :class:`agent.consent.ConsentGate` that asks the signed-in user's desktop app.
 
     ``socket_path`` names the app's socket explicitly (its owner must be the app's user); without it,
     :func:`locate_app_socket` finds the user. Beyond the gate protocol, the server tells the app what
-    happens in a granted session with :meth:`command_ran` and :meth:`ended` (the ledger and the banner).
-    A grant is also revoked when it expires: the session's connection is then closed.
+    happens in a granted session with :meth:`command_ran` and :meth:`ended` (the ledger and the banner),
+    and takes back a question the engineer no longer waits for with :meth:`withdraw`. A grant is also
+    revoked when it expires: the session's connection is then closed.
     """
 
     def __init__(self, socket_path: str | os.PathLike[str] | None = None, *,
@@ -576,6 +598,7 @@ class DesktopGate:
         self.socket_path = Path(socket_path) if socket_path is not None else None
         self.connect_timeout = connect_timeout
         self._sessions: dict[Grant, _Session] = {}
+        self._pending: dict[int, _Pending] = {}  # id() of the ConsentRequest being asked about
         self._lock = threading.Lock()
 
     def _target(self) -> AppSocket:
@@ -587,16 +610,55 @@ class DesktopGate:
         return AppSocket(self.socket_path, st.st_uid)
 
     def ask(self, request: ConsentRequest, timeout: float) -> Grant | Denial:
-        """Ask the app; a Grant only on an explicit yes within ``timeout`` seconds, else a Denial saying why."""
+        """Ask the app; a Grant only on an explicit yes within ``timeout`` seconds, else a Denial saying why
+        (``"withdrawn: ..."`` after :meth:`withdraw`)."""
+        pending = _Pending(new_id())
+        with self._lock:
+            self._pending[id(request)] = pending
+        try:
+            return self._ask(request, timeout, pending)
+        finally:
+            with self._lock:
+                if self._pending.get(id(request)) is pending:
+                    del self._pending[id(request)]
+
+    def withdraw(self, request: ConsentRequest, reason: str) -> bool:
+        """Take back the question about ``request`` that :meth:`ask` is waiting on (the engineer left):
+        the app is sent ``consent.withdraw`` and the connection is closed, so the dialog closes and
+        ``ask`` returns a Denial at once. False when there is nothing to take back (no such question, or
+        its answer is already in: a yes then comes back from ``ask`` as a Grant, for the caller to end)."""
+        with self._lock:
+            pending = self._pending.get(id(request))
+        if pending is None:
+            return False
+        with pending.lock:
+            if pending.settled or pending.withdrawn:
+                return False
+            pending.withdrawn = reason or "withdrawn"
+            sock = pending.sock
+            if sock is not None:
+                try:
+                    sock.sendall(encode_message({"type": "consent.withdraw", "id": pending.request_id,
+                                                 "reason": reason[:500]}))
+                except OSError as exc:
+                    log.info("consent request %s: the withdrawal did not reach the app: %s", pending.request_id, exc)
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes ask() at once (end of stream)
+                except OSError:
+                    pass  # the app has closed its side already
+        log.info("consent request %s withdrawn: %s", pending.request_id, reason)
+        return True
+
+    def _ask(self, request: ConsentRequest, timeout: float, pending: _Pending) -> Grant | Denial:
         deadline = time.monotonic() + timeout
-        request_id = new_id()
+        request_id = pending.request_id
         try:
             target = self._target()
             sock = connect(target, min(self.connect_timeout, max(timeout, 0.1)))
         except ConsentChannelError as exc:
             log.info("consent for %s (%s) from %s refused: %s", request.engineer, request.fingerprint,
                      request.peer, exc)
-            return Denial(str(exc))
+            return Denial(f"withdrawn: {pending.withdrawn}" if pending.withdrawn else str(exc))
         reader = LineReader(sock)
         try:
             message = encode_message({
@@ -605,24 +667,39 @@ class DesktopGate:
                 "commands": list(request.commands), "duration_seconds": int(request.duration_seconds),
                 "timeout_seconds": max(1, math.ceil(timeout)),
             })
-            try:
-                sock.sendall(message)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the app refused before reading (too busy, not allowed): its reason may be waiting below
+            with pending.lock:
+                if pending.withdrawn:  # the engineer left while the app was being found: never ask
+                    sock.close()
+                    return Denial(f"withdrawn: {pending.withdrawn}")
+                pending.sock = sock
+                try:
+                    sock.sendall(message)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the app refused before reading (too busy, not allowed): its reason may be waiting below
             raw = reader.read(deadline)
+            with pending.lock:
+                pending.settled = True
+                withdrawn = pending.withdrawn
+            if withdrawn:
+                sock.close()
+                return Denial(f"withdrawn: {withdrawn}")
             reply = None if raw is None else validate(raw, FROM_APP)
         except TimeoutError:
             sock.close()
             log.info("consent request %s: no answer from the desktop app within %g s", request_id, timeout)
             return Denial(f"the user did not answer within {timeout:g} seconds")
-        except MessageError as exc:
+        except (MessageError, OSError) as exc:
             sock.close()
+            with pending.lock:
+                pending.settled = True
+                why = pending.withdrawn
+            if why:
+                return Denial(f"withdrawn: {why}")
+            if isinstance(exc, OSError):
+                return Denial(f"the connection to the desktop app failed ({exc.strerror or exc})")
             log.warning("consent request %s: bad answer from the desktop app at %s: %s", request_id,
                         target.path, exc)
             return Denial(f"the desktop app's answer was malformed ({exc})")
-        except OSError as exc:
-            sock.close()
-            return Denial(f"the connection to the desktop app failed ({exc.strerror or exc})")
         if reply is None:
             sock.close()
             return Denial("the desktop app closed the connection without answering")

@@ -100,6 +100,11 @@ MIN_PARAMIKO = (3, 4)
 MAX_UNAUTHENTICATED_PER_ADDRESS = 8
 #: What a consent request asks for: every command but ``ping``, which needs none.
 CONSENT_COMMANDS = tuple(c for c in protocol.COMMANDS if c != "ping")
+#: How often a command waiting for the user's answer checks whether its engineer is still there (seconds).
+CONSENT_POLL = 0.05
+#: How long the gate has to come back once a question is withdrawn (the engineer left), in seconds; a
+#: yes that comes back later still is ended at once (:class:`_Question`).
+WITHDRAW_GRACE = 2.0
 #: What paramiko raises when the client or the transport is gone while we write to a channel.
 _GONE = (OSError, EOFError, paramiko.SSHException)
 #: Global requests that are harmless and not worth an audit record.
@@ -208,6 +213,48 @@ def _expiry(grant: Grant) -> str:
 def _command_name(text: str) -> str:
     first = text.split(" ", 1)[0] if text else ""
     return first if first in protocol.COMMANDS else "unknown"
+
+
+class _Question:
+    """One question to the consent gate, asked in a thread of its own so that the command can stop
+    waiting (the engineer left, or no answer in time). A Grant that comes back after the command stopped
+    waiting is handed to ``on_late``, which ends it: the app must not show a session nobody uses."""
+
+    def __init__(self, gate: ConsentGate, request: ConsentRequest, timeout: float,
+                 on_late: Callable[[Grant, str], None]) -> None:
+        self.gate = gate
+        self.request = request
+        self.timeout = timeout
+        self.on_late = on_late
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._decision: Grant | Denial | None = None
+        self._abandoned = ""
+
+    def run(self) -> None:
+        request = self.request
+        try:
+            decision = self.gate.ask(request, self.timeout)
+        except Exception as exc:  # noqa: BLE001 - a broken gate is a no, never a crash
+            log.warning("consent gate failed for %s (%s): %s", request.engineer, request.fingerprint, exc)
+            decision = Denial(f"consent could not be asked ({type(exc).__name__}: {exc})")
+        if not isinstance(decision, Grant | Denial):
+            log.warning("consent gate answered %r, not a Grant or a Denial", type(decision).__name__)
+            decision = Denial("the consent gate gave no usable answer")
+        with self._lock:
+            self._decision = decision
+            late = self._abandoned
+            self.done.set()
+        if late and isinstance(decision, Grant):
+            self.on_late(decision, late)
+
+    def abandon(self, why: str) -> Grant | Denial | None:
+        """Stop waiting; the decision if it is in already (the caller's to handle), else None (a Grant that
+        comes later goes to ``on_late`` with ``why``)."""
+        with self._lock:
+            if self._decision is None:
+                self._abandoned = why
+            return self._decision
 
 
 @dataclass
@@ -462,6 +509,10 @@ class _Connection(paramiko.ServerInterface):
             reason = "internal error (see the agent's log)"
         finally:
             self._close_transport()
+            # a command waiting for the user's answer withdraws its question (at most CONSENT_POLL plus
+            # WITHDRAW_GRACE): its consent record must come before this connection's disconnect record
+            if self._consent_lock.acquire(timeout=WITHDRAW_GRACE + 2.0):
+                self._consent_lock.release()
             for worker in list(self._workers):
                 worker.join(timeout=1.0)
             with self._lock:
@@ -621,7 +672,7 @@ class _Connection(paramiko.ServerInterface):
                                "nothing but ping"), None
             if self.ticket_error:
                 return refusal(command.name, Exit.BAD_ARGUMENTS, self.ticket_error), None
-            decision = self._consent(command.name)
+            decision = self._consent(command.name, channel)
             if isinstance(decision, Denial):
                 return refusal(command.name, Exit.CONSENT_REQUIRED, f"consent required: {decision.reason}"), None
             grant = decision
@@ -685,7 +736,17 @@ class _Connection(paramiko.ServerInterface):
         return box.get("answer") or refusal(command.name, Exit.INTERNAL, f"{command.name} failed without an answer")
 
     # -- consent
-    def _consent(self, name: str) -> Grant | Denial:
+    def _left(self, channel: paramiko.Channel) -> str:
+        """Why nobody waits for this command's answer any more ('' while someone does)."""
+        if self._closing.is_set():
+            return "the agent is stopping"
+        if self.gone:
+            return "the engineer left"
+        if channel.closed:
+            return "the engineer closed the command's channel"
+        return ""
+
+    def _consent(self, name: str, channel: paramiko.Channel) -> Grant | Denial:
         with self._consent_lock:
             if self.denial is not None:
                 return self.denial
@@ -708,7 +769,12 @@ class _Connection(paramiko.ServerInterface):
             request = ConsentRequest(engineer=self.key.engineer, fingerprint=self.key.fingerprint, peer=self.peer,
                                      commands=CONSENT_COMMANDS, ticket=self.ticket,
                                      duration_seconds=self.config.consent_duration)
-            decision = self._ask(request)
+            why = self._left(channel)
+            decision, withdrawn = (Denial(f"withdrawn: {why}"), why) if why else self._ask(request, channel)
+            if withdrawn:
+                # not an answer: nothing is cached, and a later command on this connection asks again
+                self.audit("consent", decision="withdrawn", ticket=self.ticket or None, reason=withdrawn)
+                return decision
             if isinstance(decision, Grant):
                 self.grant = decision
                 self.audit("consent", decision="granted", how=decision.how, ticket=self.ticket or None,
@@ -722,24 +788,44 @@ class _Connection(paramiko.ServerInterface):
             self.audit("consent", decision="denied", ticket=self.ticket or None, reason=decision.reason)
             return decision
 
-    def _ask(self, request: ConsentRequest) -> Grant | Denial:
+    def _ask(self, request: ConsentRequest, channel: paramiko.Channel) -> tuple[Grant | Denial, str]:
+        """Ask the gate, in a thread of its own, while watching the engineer: (the decision, '') or, when
+        they left before the answer, (a Denial, why) after withdrawing the question. A yes that comes with
+        or after their leaving is ended at once, and nothing runs under it."""
         timeout = self.config.consent_timeout
-        box: dict[str, Grant | Denial] = {}
-
-        def ask() -> None:
+        question = _Question(self.server.gate, request, timeout, self._end_late)
+        threading.Thread(target=question.run, daemon=True, name=f"deskline-consent-{self.id}").start()
+        deadline = time.monotonic() + timeout + 1.0
+        why = ""
+        while not question.done.wait(CONSENT_POLL):
+            why = self._left(channel)
+            if why or time.monotonic() >= deadline:
+                break
+        if not why:
+            decision = question.abandon(f"no answer within {timeout:g} s")
+            if decision is None:
+                return Denial(f"no answer within {timeout:g} s"), ""
+            why = self._left(channel)
+            if not why or not isinstance(decision, Grant):
+                return decision, ""
+            self._end_late(decision, f"withdrawn: {why}")  # a yes as the engineer left: nobody to use it
+            return Denial(f"withdrawn: {why}"), why
+        withdraw = getattr(self.server.gate, "withdraw", None)
+        if callable(withdraw):
             try:
-                box["decision"] = self.server.gate.ask(request, timeout)
-            except Exception as exc:  # noqa: BLE001 - a broken gate is a no, never a crash
-                log.warning("consent gate failed for %s (%s): %s", request.engineer, request.fingerprint, exc)
-                box["decision"] = Denial(f"consent could not be asked ({type(exc).__name__}: {exc})")
+                withdraw(request, why)
+            except Exception as exc:  # noqa: BLE001 - the gate's trouble; the question times out in the app
+                log.warning("connection %s: withdrawing the consent question failed: %s", self.id, exc)
+        question.done.wait(WITHDRAW_GRACE)
+        decision = question.abandon(f"withdrawn: {why}")
+        if isinstance(decision, Grant):
+            self._end_late(decision, f"withdrawn: {why}")
+        return Denial(f"withdrawn: {why}"), why
 
-        asker = threading.Thread(target=ask, daemon=True, name=f"deskline-consent-{self.id}")
-        asker.start()
-        asker.join(timeout + 1.0)
-        decision = box.get("decision")
-        if not isinstance(decision, Grant | Denial):
-            return Denial(f"no answer within {timeout:g} s")
-        return decision
+    def _end_late(self, grant: Grant, reason: str) -> None:
+        """End a grant that came when nobody waited for it any more (the app is told the session ended)."""
+        log.info("connection %s: a grant came after the engineer stopped waiting (%s); ending it", self.id, reason)
+        self._tell_ended(grant, reason)
 
     def _notify(self, grant: Grant) -> None:
         """Tell the user's app of a session nobody was asked about, in a thread of its own: the command
@@ -769,8 +855,13 @@ class _Connection(paramiko.ServerInterface):
 
     def _end_grant(self, reason: str) -> None:
         grant, self.grant = self.grant, None
+        if grant is not None:
+            self._tell_ended(grant, reason)
+
+    def _tell_ended(self, grant: Grant, reason: str) -> None:
+        """Tell the gate (the user's app) that the session of ``grant`` is over."""
         ended = getattr(self.server.gate, "ended", None)
-        if grant is not None and callable(ended):
+        if callable(ended):
             try:
                 ended(grant, reason)
             except Exception as exc:  # noqa: BLE001 - telling the app is best effort; the grant is over here

@@ -10,6 +10,9 @@ machines without the desktop app.
 Every request, decision, session start, command, end, revocation and refused message is written to the
 :class:`Ledger` (append-only JSON lines in the user's data folder, read newest first) and passed to
 ``on_event`` (from a worker thread) so the app can show the active-session banner and its ledger page.
+A question the agent withdrew (``consent.withdraw``: the engineer left before the user answered) is
+cancelled (the dialog closes) and recorded as a ``consent.decision`` by ``"agent"`` whose reason starts
+"withdrawn by the agent: ".
 
 An agent that IT's policy lets run unattended asks nothing and sends one ``session.notify`` instead:
 it becomes the event ``session.notify`` (engineer, fingerprint, peer, ticket, commands, expires, how,
@@ -464,7 +467,7 @@ class ConsentService:
                       "fingerprint": ask.fingerprint, "peer": ask.peer, "ticket": ask.ticket,
                       "commands": list(ask.commands), "duration_seconds": ask.duration_seconds,
                       "timeout_seconds": ask.timeout_seconds, "peer_uid": ask.peer_uid})
-        decision, by = self._ask_user(ask, conn)
+        decision, by = self._ask_user(ask, conn, reader)
         duration = ask.duration_seconds if decision.duration_seconds is None else \
             max(0, min(int(decision.duration_seconds), ask.duration_seconds))
         allow = decision.allow and duration > 0 and by == "user"
@@ -478,8 +481,10 @@ class ConsentService:
             return
         self._session(ask, duration, conn, reader)
 
-    def _ask_user(self, ask: ConsentAsk, conn: _Connection) -> tuple[Decision, str]:
-        """Run ``decide`` in a worker while watching the agent; (decision, who decided)."""
+    def _ask_user(self, ask: ConsentAsk, conn: _Connection, reader: LineReader) -> tuple[Decision, str]:
+        """Run ``decide`` in a worker while watching the agent; (decision, who decided). The agent speaking
+        before the decision withdraws the question: ``consent.withdraw`` says why; anything else, or the end
+        of the connection, is a hang-up."""
         result: list[Decision] = []
         wake_r, wake_w = os.pipe()
 
@@ -508,11 +513,26 @@ class ConsentService:
                         return Decision(False, reason="the question could not be shown"), "error"
                     return decision, "user"
                 if conn.sock.fileno() in readable:
-                    # the agent must not speak before the decision: this is a hang-up (or a broken agent)
                     ask.cancelled.set()
+                    why = self._withdrawal(ask, reader)
+                    if why is not None:
+                        return Decision(False, reason=f"withdrawn by the agent: {why}"), "agent"
+                    # any other message before the decision is a broken agent: treated as a hang-up
                     return Decision(False, reason="the agent stopped waiting"), "agent"
         finally:
             os.close(wake_r)  # a worker still running (a dialog closing) then closes wake_w harmlessly
+
+    def _withdrawal(self, ask: ConsentAsk, reader: LineReader) -> str | None:
+        """The reason of the agent's ``consent.withdraw`` of ``ask``, if that is what it sent (None: not)."""
+        try:
+            raw = reader.read(time.monotonic() + 1.0)
+            message = None if raw is None else validate(raw, {"consent.withdraw"})
+        except (TimeoutError, MessageError, OSError) as exc:
+            log.info("consent request %s: the agent spoke before the decision: %s", ask.id, exc)
+            return None
+        if message is None or message["id"] != ask.id:
+            return None
+        return str(message["reason"]) or "no reason given"
 
     def _session(self, ask: ConsentAsk, duration: int, conn: _Connection, reader: LineReader) -> None:
         try:

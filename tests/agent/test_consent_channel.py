@@ -163,6 +163,95 @@ def test_no_answer_in_time_is_a_no_and_the_question_is_cancelled(app: Any) -> No
     assert not events(service, "session.started")
 
 
+def test_a_withdrawn_question_closes_in_the_app_and_is_a_no(app: Any) -> None:
+    """The engineer left while the user was being asked: the agent withdraws the question with
+    ``consent.withdraw``; the app cancels the dialog and records why; the agent's ask returns a no."""
+    shown = threading.Event()
+    cancelled = threading.Event()
+
+    def decide(ask: ConsentAsk) -> Decision:
+        shown.set()
+        if ask.cancelled.wait(10):
+            cancelled.set()
+        return Decision(True)  # a yes after the withdrawal: ignored
+
+    service = app(decide)
+    gate = DesktopGate(service.socket_path)
+    results: list[Grant | Denial] = []
+    asker = threading.Thread(target=lambda: results.append(gate.ask(REQUEST, timeout=30)), daemon=True)
+    asker.start()
+    assert shown.wait(10)
+    assert gate.withdraw(REQUEST, "the engineer left") is True
+    asker.join(10)
+    assert isinstance(results[0], Denial) and results[0].reason == "withdrawn: the engineer left"
+    assert cancelled.wait(5)
+    wait_until(lambda: events(service, "consent.decision"))
+    decision = events(service, "consent.decision")[0]
+    assert decision["allow"] is False and decision["by"] == "agent"
+    assert decision["reason"] == "withdrawn by the agent: the engineer left"
+    assert not events(service, "session.started") and service.active_grants() == []
+    assert gate.withdraw(REQUEST, "again") is False  # nothing is pending any more
+
+
+def test_a_question_withdrawn_before_it_is_sent_is_never_asked(app: Any) -> None:
+    asked: list[ConsentAsk] = []
+    service = app(lambda ask: asked.append(ask) or Decision(True))
+    gate = DesktopGate(service.socket_path)
+    entered = threading.Event()
+    release = threading.Event()
+    original = gate._target
+
+    def slow_target() -> Any:  # the agent is still looking for the app when the engineer leaves
+        entered.set()
+        release.wait(10)
+        return original()
+
+    gate._target = slow_target  # type: ignore[method-assign]
+    results: list[Grant | Denial] = []
+    asker = threading.Thread(target=lambda: results.append(gate.ask(REQUEST, timeout=30)), daemon=True)
+    asker.start()
+    assert entered.wait(10)
+    assert gate.withdraw(REQUEST, "the engineer left") is True
+    release.set()
+    asker.join(10)
+    assert isinstance(results[0], Denial) and results[0].reason == "withdrawn: the engineer left"
+    assert asked == [] and not events(service, "consent.request")
+
+
+def test_an_app_that_does_not_know_withdraw_still_closes_the_question(short_dir: Path) -> None:
+    """An app older than ``consent.withdraw`` sees data before the decision (a hang-up to it): it stops
+    asking too. Here a raw app reads what follows the request: the withdrawal, then the end of stream."""
+    path = short_dir / "old.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(1)
+    lines: list[dict[str, Any]] = []
+    got_request = threading.Event()
+
+    def old_app() -> None:
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as stream:
+            for line in stream:
+                lines.append(json.loads(line))
+                got_request.set()
+
+    app_thread = threading.Thread(target=old_app, daemon=True)
+    app_thread.start()
+    gate = DesktopGate(path)
+    results: list[Grant | Denial] = []
+    asker = threading.Thread(target=lambda: results.append(gate.ask(REQUEST, timeout=30)), daemon=True)
+    asker.start()
+    assert got_request.wait(10)
+    assert gate.withdraw(REQUEST, "the engineer left") is True
+    asker.join(10)
+    app_thread.join(10)
+    listener.close()
+    assert isinstance(results[0], Denial)
+    assert [m["type"] for m in lines] == ["consent.request", "consent.withdraw"]
+    assert lines[1]["id"] == lines[0]["id"] and lines[1]["reason"] == "the engineer left"
+    validate(lines[1], {"consent.withdraw"})
+
+
 def test_app_not_running_is_a_no(short_dir: Path) -> None:
     result = DesktopGate(short_dir / "consent.sock").ask(REQUEST, timeout=2)
     assert isinstance(result, Denial) and "not running" in result.reason

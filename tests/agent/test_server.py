@@ -870,6 +870,131 @@ def test_the_users_app_records_an_unattended_session(agent_factory: Factory, tmp
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass
+class App:
+    """The user's real consent service on a short socket path; ``decide`` is scripted by the test."""
+
+    service: ConsentService
+    shown: threading.Event
+    cancelled: threading.Event
+    asked: list[ConsentAsk]
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.service.ledger.read() if e["event"] == kind]
+
+
+@pytest.fixture
+def user_app(tmp_path: Path) -> Iterator[Callable[[Callable[[ConsentAsk], Decision]], App]]:
+    folders: list[Path] = []
+    services: list[ConsentService] = []
+
+    def start(answer: Callable[[ConsentAsk], Decision]) -> App:
+        folder = Path(tempfile.mkdtemp(prefix="dln-", dir="/tmp"))  # AF_UNIX paths are short
+        folders.append(folder)
+        shown, cancelled, asked = threading.Event(), threading.Event(), []
+
+        def decide(ask: ConsentAsk) -> Decision:
+            asked.append(ask)
+            shown.set()
+            decision = answer(ask)
+            if ask.cancelled.is_set():
+                cancelled.set()
+            return decision
+
+        service = ConsentService(folder / "run" / "consent.sock", decide,
+                                 ledger=Ledger(tmp_path / f"ledger{len(services)}.jsonl"))
+        service.start()
+        services.append(service)
+        return App(service, shown, cancelled, asked)
+
+    yield start
+    for service in services:
+        service.stop()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_for_cancel(ask: ConsentAsk) -> Decision:
+    """The user does not answer: the dialog stays until the agent stops waiting; then a yes comes too late."""
+    ask.cancelled.wait(20)
+    return Decision(True)
+
+
+def session_events(agent: Agent, session: str) -> list[str]:
+    return [r["event"] for r in agent.records() if r.get("session") == session]
+
+
+def test_a_question_open_when_the_engineer_leaves_is_withdrawn(agent_factory: Factory, user_app: Any) -> None:
+    app = user_app(wait_for_cancel)
+    agent = agent_factory(gate=DesktopGate(app.service.socket_path), consent_timeout=30.0)
+    c = client(agent, agent.keys["bob"])
+    transport = c.get_transport()
+    assert transport is not None
+    transport.open_session(timeout=5).exec_command("probe memory")
+    assert app.shown.wait(10)
+    c.close()  # the engineer leaves while the user is being asked
+    assert app.cancelled.wait(10), "the question stayed open in the app"
+    disconnect = agent.wait_record("disconnect", timeout=10)
+    consent = agent.records("consent")
+    assert [r["decision"] for r in consent] == ["withdrawn"]
+    assert consent[0]["reason"] == "the engineer left"
+    assert session_events(agent, disconnect["session"])[2:] == ["consent", "command", "disconnect"]
+    assert [r["exit"] for r in agent.records("command")] == [3]  # nothing ran
+    decision = app.events("consent.decision")[0]
+    assert decision["by"] == "agent" and decision["reason"] == "withdrawn by the agent: the engineer left"
+    assert not app.events("session.started") and app.service.active_grants() == []
+
+
+def test_a_yes_that_arrives_after_the_engineer_left_runs_nothing_and_ends(agent_factory: Factory) -> None:
+    """A gate that cannot withdraw (or a yes racing the withdrawal): the grant it returns is ended at
+    once, so the app does not show a session nobody uses, and nothing runs under it."""
+    release = threading.Event()
+
+    def late_yes(request: ConsentRequest) -> Grant | Denial:
+        release.wait(20)
+        return Grant(request, time.time() + 600, "user", tuple(request.commands))
+
+    gate = RecordingGate(late_yes)
+    agent = agent_factory(gate=gate, consent_timeout=30.0)
+    c = client(agent, agent.keys["bob"])
+    transport = c.get_transport()
+    assert transport is not None
+    transport.open_session(timeout=5).exec_command("probe memory")
+    until(lambda: gate.requests, what="the question")
+    connection = next(iter(agent.server._connections))
+    c.close()
+    until(lambda: connection.gone, what="the agent to see the engineer leave")
+    release.set()  # the user says yes now
+    disconnect = agent.wait_record("disconnect", timeout=10)
+    until(lambda: gate.ended_reasons, what="the app to be told the session ended")
+    assert gate.ended_reasons == ["withdrawn: the engineer left"] and gate.ran == []
+    assert [r["decision"] for r in agent.records("consent")] == ["withdrawn"]
+    assert session_events(agent, disconnect["session"])[2:] == ["consent", "command", "disconnect"]
+    assert [r["exit"] for r in agent.records("command")] == [3]
+
+
+def test_closing_the_channel_withdraws_its_question_and_the_connection_goes_on(agent_factory: Factory,
+                                                                             user_app: Any) -> None:
+    answers = iter([wait_for_cancel, lambda ask: Decision(True, 600)])
+    app = user_app(lambda ask: next(answers)(ask))
+    agent = agent_factory(gate=DesktopGate(app.service.socket_path), consent_timeout=30.0)
+    with client(agent, agent.keys["bob"]) as c:
+        transport = c.get_transport()
+        assert transport is not None
+        channel = transport.open_session(timeout=5)
+        channel.exec_command("probe memory")
+        assert app.shown.wait(10)
+        channel.close()  # as an OpenSSH multiplexing client does when its user presses Ctrl-C
+        assert app.cancelled.wait(10)
+        agent.wait_record("consent", decision="withdrawn")
+        assert run(c, "ping")[0] == 0
+        assert run(c, "probes")[0] == 0  # asked again: a withdrawn question is no answer
+    assert len(app.asked) == 2
+    consent = agent.records("consent")
+    assert [r["decision"] for r in consent] == ["withdrawn", "granted"]
+    assert consent[0]["reason"] == "the engineer closed the command's channel"
+
+
 def test_an_expired_grant_is_asked_again(agent_factory: Factory) -> None:
     gate = RecordingGate(lambda r: Grant(r, time.time() + 0.3, "user", tuple(r.commands)))
     agent = agent_factory(gate=gate)

@@ -60,8 +60,9 @@ class Asking:
 
     def __init__(self, controller: ConsentController, timeout: float = 30, **kw: Any) -> None:
         self.gate = DesktopGate(controller.service.socket_path)
+        self.request = request(**kw)
         self.results: list[Grant | Denial] = []
-        self.thread = threading.Thread(target=lambda: self.results.append(self.gate.ask(request(**kw), timeout)),
+        self.thread = threading.Thread(target=lambda: self.results.append(self.gate.ask(self.request, timeout)),
                                        daemon=True)
         self.thread.start()
 
@@ -212,6 +213,26 @@ def test_a_request_the_agent_cancels_closes_the_dialog(qtbot: Any, app: ConsentC
     qtbot.waitUntil(lambda: app.dialogs() == [] and gone(dialog), timeout=10_000)
     decision = app.ledger.read()[0]
     assert decision["allow"] is False and decision["by"] == "agent"
+
+
+def test_a_question_the_agent_withdraws_closes_the_dialog(qtbot: Any, app: ConsentController, ctx: Any) -> None:
+    """The engineer left before the user answered: the agent withdraws the question, the dialog closes,
+    and the sessions page lists it as the engineer having stopped waiting."""
+    from desktop.ui.sessions import SessionsPage
+
+    asking, dialog = ask_and_show(qtbot, app)
+    assert asking.gate.withdraw(asking.request, "the engineer left") is True
+    qtbot.waitUntil(lambda: app.dialogs() == [] and gone(dialog), timeout=10_000)
+    asking.thread.join(10)
+    assert isinstance(asking.result, Denial) and asking.result.reason == "withdrawn: the engineer left"
+    decision = app.ledger.read()[0]
+    assert decision["event"] == "consent.decision" and decision["by"] == "agent" and decision["allow"] is False
+    assert decision["reason"] == "withdrawn by the agent: the engineer left"
+    page = SessionsPage(ctx)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: bool(page.rows()), timeout=10_000)
+    assert page.rows()[0][3] == "The engineer stopped waiting"
+    assert app.active_grants() == [] and app.banner.isHidden()
 
 
 def test_no_answer_within_the_timeout_is_a_no(qtbot: Any, app: ConsentController) -> None:
