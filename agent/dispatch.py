@@ -111,7 +111,8 @@ def execute_line(line: str | bytes, read_stdin: Callable[[], bytes]) -> dict[str
         return refusal(command.name, Exit.INTERNAL, f"this host's Deskline settings are broken: {exc}")
     document = execute(command, probe_settings=settings.probe_settings(), thresholds=settings.section("thresholds"),
                        pseudonymize=settings["report.pseudonymize"],
-                       keep_private_ips=settings["report.keep_private_ips"])
+                       keep_private_ips=settings["report.keep_private_ips"],
+                       remote_arguments=settings["agent.remote_arguments"])
     _mark_disabled(document, marked, disabled)
     return document
 

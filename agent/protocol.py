@@ -33,6 +33,7 @@ the rest of the connection. Without an answer within the agent's consent timeout
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -184,18 +185,53 @@ def parse_login(username: str) -> tuple[str, str]:
 
 
 def parse_arguments(data: bytes) -> dict[str, Any]:
-    """The JSON object of arguments a command read from stdin (empty input: no arguments)."""
+    """The JSON object of arguments a command read from stdin (empty input: no arguments).
+
+    Only its shape is checked here: an object of simple values (strings, finite numbers, booleans, null),
+    each key once. Which keys a command accepts, and their bounds, is the probes' declaration
+    (:func:`agent.commands.check_arguments`).
+    """
     if len(data) > MAX_STDIN:
         raise ProtocolError(f"arguments on stdin longer than {MAX_STDIN} bytes")
     if not data.strip():
         return {}
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique_keys)
+    except ProtocolError:
+        raise
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(f"arguments on stdin are not JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise ProtocolError("arguments on stdin must be a JSON object")
+    for key, item in value.items():
+        if not isinstance(item, str | int | float | bool) and item is not None:
+            raise ProtocolError(f"argument {_shown_key(key)!r}: only simple values are allowed "
+                                "(a string, a number or true/false)")
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ProtocolError(f"arguments on stdin are not JSON: {name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ProtocolError(f"arguments on stdin: {text[:40]} is too large a number")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise ProtocolError(f"argument {_shown_key(key)!r} given twice")
+        value[key] = item
+    return value
+
+
+def _shown_key(key: str) -> str:
+    return key if key.isprintable() and len(key) <= 64 else repr(key[:64])
 
 
 def answer(command: str, result: Any) -> dict[str, Any]:

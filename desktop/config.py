@@ -351,6 +351,11 @@ SCHEMA: tuple[Setting, ...] = (
     _s("agent.unattended", list, [], "Unattended engineer keys",
        "Key fingerprints (SHA256:...) that may run commands without asking the user, who is only "
        "notified: for servers and unattended machines, set by IT policy."),
+    _s("agent.remote_arguments", list, [], "Restricted remote arguments",
+       "Probe arguments an engineer may set remotely although they are refused by default, because they "
+       "make this machine reach the network: network.check_host and network.check_port let an engineer "
+       "have this machine look up and connect to any host and port. Empty: none (the safe arguments, such "
+       "as processes.top, are always accepted)."),
 )
 
 SCHEMA_BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
@@ -506,6 +511,11 @@ def _check_consistency(settings: Settings, text: str, path: Path | str) -> None:
                    "probes.disabled" if name in settings["probes.disabled"] else "report.never_send")
             line = locate(text, key) or 1
             raise ConfigError(f"{path}:{line}: {key}: unknown probe {name!r} (known: {', '.join(PROBES)})")
+    for key in settings["agent.remote_arguments"]:
+        if key.partition(".")[0] not in PROBES or not key.partition(".")[2]:
+            line = locate(text, "agent.remote_arguments") or 1
+            raise ConfigError(f"{path}:{line}: agent.remote_arguments: {key!r} is not a probe argument "
+                              "(PROBE.SETTING, for example network.check_host)")
     for kind in settings["report.review_skip"]:
         if kind not in REVIEW_KINDS:
             line = locate(text, "report.review_skip") or 1

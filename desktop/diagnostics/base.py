@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -223,8 +224,113 @@ class ProbeContext:
         return result
 
 
+class ArgumentError(DesklineError):
+    """A value an engineer gave for a probe argument that the argument does not accept."""
+
+
+#: The kinds of value an :class:`Argument` takes, as JSON names them.
+ARGUMENT_TYPES = ("integer", "number", "string")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A probe setting an engineer may set for one remote command (``probe NAME`` with JSON on stdin).
+
+    A probe module lists these in ``ARGUMENTS``; any other setting is refused from remote, however
+    harmless, so a new setting is never remotely settable by accident. Bounds are inclusive unless
+    ``exclusive_minimum``. ``restricted`` arguments (a network destination) are accepted only where the
+    machine's IT settings list them (``agent.remote_arguments``).
+    """
+
+    key: str
+    type: str
+    doc: str
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    #: Strings only: the most characters accepted, and what the string is, in words ("a host name or URL").
+    max_length: int = 255
+    what: str = "text"
+    restricted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in ARGUMENT_TYPES:
+            raise TypeError(f"argument {self.key}: type {self.type!r} is not one of {', '.join(ARGUMENT_TYPES)}")
+
+    def check(self, value: Any) -> Any:
+        """``value`` if it fits this argument (an integer given as 3 for a number stays 3); raises
+        :class:`ArgumentError` with the reason, which names the argument and what it accepts."""
+        if self.type == "string":
+            if not isinstance(value, str):
+                raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
+            if not value or len(value) > self.max_length or not value.isprintable() or any(c.isspace() for c in value):
+                raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
+            return value
+        wanted = int if self.type == "integer" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
+        low_ok = self.minimum is None or (value > self.minimum if self.exclusive_minimum else value >= self.minimum)
+        high_ok = self.maximum is None or value <= self.maximum
+        if not (low_ok and high_ok and (isinstance(value, int) or math.isfinite(value))):
+            raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
+        return value
+
+    def accepts(self) -> str:
+        """What this argument accepts, in words: ``a whole number from 1 to 100``."""
+        if self.type == "string":
+            return f"{self.what} of 1 to {self.max_length} characters, without spaces"
+        kind = "a whole number" if self.type == "integer" else "a number"
+        if self.unit:
+            kind += f" of {_UNIT_WORDS.get(self.unit, self.unit)}"
+        lo, hi = _number(self.minimum), _number(self.maximum)
+        if self.minimum is not None and self.maximum is not None:
+            if self.exclusive_minimum:
+                return f"{kind} greater than {lo} and at most {hi}"
+            return f"{kind} from {lo} to {hi}"
+        if self.minimum is not None:
+            return f"{kind} {'greater than' if self.exclusive_minimum else 'at least'} {lo}"
+        if self.maximum is not None:
+            return f"{kind} at most {hi}"
+        return kind
+
+    def table(self) -> dict[str, Any]:
+        """This argument as the ``probes`` command lists it (JSON Schema's words for the bounds)."""
+        row: dict[str, Any] = {"name": self.key, "type": self.type, "unit": self.unit, "doc": self.doc,
+                               "accepts": self.accepts(), "restricted": self.restricted}
+        if self.type == "string":
+            row["maxLength"] = self.max_length
+        if self.minimum is not None:
+            row["exclusiveMinimum" if self.exclusive_minimum else "minimum"] = self.minimum
+        if self.maximum is not None:
+            row["maximum"] = self.maximum
+        return row
+
+
+_UNIT_WORDS = {"s": "seconds", "h": "hours", "d": "days", "B": "bytes"}
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _shown(value: Any) -> str:
+    """A JSON value for a message: the value itself when short and simple, else what kind it is."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, int | float):
+        # (no str() of a huge integer: Python refuses to format more than 4300 digits)
+        return repr(value) if isinstance(value, float) or abs(value) < 10**30 else "a number of 30 digits or more"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 and value.isprintable() else "a string"
+    return "a list" if isinstance(value, list | tuple) else "an object"
+
+
 class ProbeModule(Protocol):
-    """The shape of a probe module, as the registry sees it."""
+    """The shape of a probe module, as the registry sees it (``ARGUMENTS``, a tuple of :class:`Argument`,
+    is optional: without it no setting of the probe may be set from remote)."""
 
     NAME: str
     TITLE: str

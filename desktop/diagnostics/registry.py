@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from functools import cache
 
-from desktop.diagnostics.base import FieldInfo, ProbeModule, describe
+from desktop.diagnostics.base import Argument, FieldInfo, ProbeModule, describe
 from desktop.errors import UsageError
 
 log = logging.getLogger("deskline.probes")
@@ -50,6 +50,11 @@ class ProbeInfo:
     @property
     def fields(self) -> list[FieldInfo]:
         return describe(self.module.RESULT)
+
+    @property
+    def arguments(self) -> tuple[Argument, ...]:
+        """The settings an engineer may set for one remote command of this probe (none unless declared)."""
+        return tuple(getattr(self.module, "ARGUMENTS", ()))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import socket
 import subprocess
 from pathlib import Path
 
@@ -34,14 +36,22 @@ pytestmark = pytest.mark.skipif((_version() or (0, 0)) < payload.MIN_PYTHON,
                                 reason=f"needs {SYSTEM_PYTHON} 3.11 or newer (apt-get install python3)")
 
 
+needs_psutil = pytest.mark.skipif(
+    subprocess.run([SYSTEM_PYTHON, "-I", "-c", "import psutil"], capture_output=True).returncode != 0,
+    reason=f"{SYSTEM_PYTHON} has no psutil (apt-get install python3-psutil)")
+
+
 def run(tmp_path: Path, *command: str, arguments: dict[str, object] | None = None, python: str = SYSTEM_PYTHON,
-        marker: str | None = None) -> tuple[int, bytes, dict[str, object], str]:
-    """Run the payload as the console does, in an empty folder with an empty HOME and TMPDIR."""
+        marker: str | None = None, config: Path | None = None) -> tuple[int, bytes, dict[str, object], str]:
+    """Run the payload as the console does, in an empty folder with an empty HOME and TMPDIR (and the host's
+    settings file ``config``, if given)."""
     marker = marker or payload.new_marker()
     work = tmp_path / "work"
     for sub in ("cwd", "home", "tmp"):
         (work / sub).mkdir(parents=True, exist_ok=True)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(work / "home"), "TMPDIR": str(work / "tmp")}
+    if config is not None:
+        env["DESKLINE_CONFIG"] = str(config)
     done = subprocess.run([python, "-I", "-", *command], input=payload.script(arguments, marker), capture_output=True,
                           env=env, cwd=work / "cwd", timeout=60)
     noise, answer = payload.split_answer(done.stdout, marker)
@@ -63,8 +73,7 @@ def test_the_engine_is_not_installed_for_the_system_python() -> None:
     assert done.returncode != 0
 
 
-@pytest.mark.skipif(subprocess.run([SYSTEM_PYTHON, "-I", "-c", "import psutil"], capture_output=True).returncode != 0,
-                    reason=f"{SYSTEM_PYTHON} has no psutil (apt-get install python3-psutil)")
+@needs_psutil
 def test_probe_with_arguments(tmp_path: Path) -> None:
     code, _, doc, _ = run(tmp_path, "probe", "memory", "processes",
                           arguments={"processes.top": 1, "processes.sample_seconds": 0.05})
@@ -83,10 +92,37 @@ def test_bad_commands_are_refused(tmp_path: Path, command: tuple[str, ...], mess
     assert message in doc["error"]["message"]  # type: ignore[index]
 
 
-def test_bad_arguments_are_refused(tmp_path: Path) -> None:
-    code, _, doc, _ = run(tmp_path, "probe", "processes", arguments={"processes.top": {"nested": 1}})
-    assert code == Exit.BAD_ARGUMENTS
-    assert "only simple values" in doc["error"]["message"]  # type: ignore[index]
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"processes.top": {"nested": 1}}, "only simple values"),
+    ({"processes.top": 101}, "argument 'processes.top' must be a whole number from 1 to 100, not 101"),
+    ({"processes.top": 3, "disabled": "processes"},
+     "argument 'disabled' is not accepted by probe processes (accepted: processes.top, processes.sample_seconds)"),
+])
+def test_bad_arguments_are_refused(tmp_path: Path, arguments: dict[str, object], message: str) -> None:
+    code, _, doc, _ = run(tmp_path, "probe", "processes", arguments=arguments)
+    assert code == Exit.BAD_ARGUMENTS == doc["exit"]
+    assert message in doc["error"]["message"]  # type: ignore[index]
+
+
+@needs_psutil
+def test_the_network_destination_follows_the_hosts_settings(tmp_path: Path) -> None:
+    """The bundled engine checks arguments as the agent does: the check host is refused unless the host's
+    own settings (agent.remote_arguments) allow it."""
+    config = tmp_path / "deskline.toml"
+    config.write_text("", encoding="utf-8")
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        arguments: dict[str, object] = {"network.check_host": "127.0.0.1", "network.check_port": sock.getsockname()[1]}
+        code, _, doc, _ = run(tmp_path, "probe", "network", arguments=arguments, config=config)
+        assert code == Exit.BAD_ARGUMENTS
+        assert "may be set remotely only where IT's settings allow it (agent.remote_arguments)" in \
+            doc["error"]["message"]  # type: ignore[index]
+        assert select.select([sock], [], [], 0)[0] == []
+        config.write_text('[agent]\nremote_arguments = ["network.check_host", "network.check_port"]\n',
+                          encoding="utf-8")
+        code, _, doc, _ = run(tmp_path, "probe", "network", arguments=arguments, config=config)
+        assert code == 0, doc.get("error")
+        assert select.select([sock], [], [], 10)[0] == [sock], "the allowed check never connected"
+        sock.accept()[0].close()
 
 
 def test_python_without_psutil_disables_those_probes(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ over the whole line.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 
 import pytest
@@ -170,3 +172,44 @@ def test_parse_arguments_limits() -> None:
     assert parse_arguments(b'{"top": 3}') == {"top": 3}
     with pytest.raises(ProtocolError, match="longer than"):
         parse_arguments(b" " * (protocol.MAX_STDIN + 1))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"processes.top": NaN}', "NaN is not a number JSON allows"),
+        (b'{"processes.top": -Infinity}', "-Infinity is not a number JSON allows"),
+        (b'{"logs.window_hours": 1e999}', "1e999 is too large a number"),
+        (b'{"processes.top": 3, "processes.top": 500}', "argument 'processes.top' given twice"),
+        (b'{"processes.top": [3]}', "argument 'processes.top': only simple values are allowed"),
+        (b'{"network": {"check_host": "10.0.0.1"}}', "argument 'network': only simple values are allowed"),
+        (b"[" * 50_000, "not JSON"),
+        (b'"processes.top=3"', "must be a JSON object"),
+    ],
+)
+def test_parse_arguments_refuses_what_json_should_not_carry(data: bytes, message: str) -> None:
+    with pytest.raises(ProtocolError, match=re.escape(message)) as refused:
+        parse_arguments(data)
+    assert refused.value.exit == Exit.BAD_ARGUMENTS
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+
+
+@given(st.dictionaries(st.text(max_size=20), _JSON, max_size=5) | _JSON)
+def test_parse_arguments_of_any_json_is_an_object_of_simple_finite_values_or_a_refusal(value: object) -> None:
+    data = json.dumps(value).encode()  # (NaN and Infinity as Python writes them)
+    try:
+        parsed = parse_arguments(data)
+    except ProtocolError as exc:
+        refused: ProtocolError | None = exc
+    else:
+        refused = None
+    if refused is not None:
+        assert refused.exit == Exit.BAD_ARGUMENTS
+        return
+    assert isinstance(value, dict) and parsed == value
+    for item in parsed.values():
+        assert item is None or isinstance(item, str | bool | int) or (isinstance(item, float) and math.isfinite(item))

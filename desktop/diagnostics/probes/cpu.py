@@ -9,10 +9,17 @@ from dataclasses import dataclass
 
 import psutil
 
-from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, ProbeContext, field
+from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, Argument, ProbeContext, field
 
 NAME = "cpu"
 TITLE = "Processor"
+
+#: What an engineer may set for one remote command (the same as the processes probe's sampling interval).
+ARGUMENTS = (
+    Argument("processes.sample_seconds", "number", "Seconds over which CPU use of the machine and of each "
+             "process is measured (0: no wait; the first reading is then meaningless)", unit="s",
+             minimum=0, maximum=2),
+)
 
 
 @dataclass(frozen=True)

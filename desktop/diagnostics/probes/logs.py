@@ -25,10 +25,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, ProbeContext, ProbeError, Unsupported, field
+from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, Argument, ProbeContext, ProbeError, Unsupported, field
 
 NAME = "logs"
 TITLE = "Recent errors in logs"
+
+#: What an engineer may set for one remote command: the window (at most 30 days, as `logs --since`) and caps
+#: that keep the answer well below the agent's output cap.
+ARGUMENTS = (
+    Argument("logs.window_hours", "number", "How far back to look for errors", unit="h", minimum=0,
+             exclusive_minimum=True, maximum=720),
+    Argument("logs.max_entries", "integer", "At most this many recent error entries are kept", minimum=1,
+             maximum=1000),
+    Argument("logs.max_bytes", "integer", "At most this many bytes of log text are kept", unit="B", minimum=1024,
+             maximum=1024 * 1024),
+)
 
 #: Where journald keeps its files: volatile first, then persistent; one subdirectory per machine ID.
 JOURNAL_DIRS = (Path("/run/log/journal"), Path("/var/log/journal"))

@@ -28,10 +28,22 @@ from typing import Any, NamedTuple
 
 import psutil
 
-from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, ProbeContext, ProbeError, Unsupported, field
+from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, Argument, ProbeContext, ProbeError, Unsupported, field
 
 NAME = "network"
 TITLE = "Network"
+
+#: What an engineer may set for one remote command. The check's destination makes the user's machine look up
+#: and connect to any host and port (a scan of the user's own network), so it is restricted: accepted only
+#: where IT's settings list it (agent.remote_arguments). The helpdesk address is never settable from remote.
+ARGUMENTS = (
+    Argument("network.timeout", "number", "Seconds for the DNS lookup and for the TCP connection of each "
+             "reachability check (the probe's own time limit still applies)", unit="s", minimum=0.1, maximum=5),
+    Argument("network.check_host", "string", "Host name or URL to look up and reach besides the helpdesk",
+             max_length=255, what="a host name or URL", restricted=True),
+    Argument("network.check_port", "integer", "TCP port tried on the check host when its URL names none",
+             minimum=1, maximum=65535, restricted=True),
+)
 
 #: Caps on list sizes (the totals say how many there were).
 MAX_INTERFACES = 32

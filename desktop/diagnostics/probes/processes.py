@@ -25,10 +25,18 @@ from typing import NamedTuple
 
 import psutil
 
-from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, ProbeContext, ProbeError, Unsupported, field
+from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, Argument, ProbeContext, ProbeError, Unsupported, field
 
 NAME = "processes"
 TITLE = "Processes"
+
+#: What an engineer may set for one remote command.
+ARGUMENTS = (
+    Argument("processes.top", "integer", "How many processes to list by CPU and by memory", minimum=1, maximum=100),
+    Argument("processes.sample_seconds", "number", "Seconds over which CPU use of the machine and of each "
+             "process is measured (0: no wait; the first reading is then meaningless)", unit="s",
+             minimum=0, maximum=2),
+)
 
 #: At most this many zombies are listed (all are counted).
 ZOMBIES_MAX = 20

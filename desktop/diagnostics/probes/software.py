@@ -23,10 +23,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, ProbeContext, ProbeError, Unsupported, field
+from desktop.diagnostics.base import LINUX, MACOS, WINDOWS, Argument, ProbeContext, ProbeError, Unsupported, field
 
 NAME = "software"
 TITLE = "Software"
+
+#: What an engineer may set for one remote command.
+ARGUMENTS = (
+    Argument("software.recent_days", "number", "Packages installed, upgraded or removed in this many days are "
+             "listed as recent", unit="d", minimum=0, maximum=365),
+)
 
 DPKG_STATUS = Path("/var/lib/dpkg/status")
 DPKG_LOGS = (Path("/var/log/dpkg.log"), Path("/var/log/dpkg.log.1"))
