@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+from paramiko.pkey import UnknownKeyType
 
 from desktop.errors import ConfigError, DesklineError
 
@@ -229,19 +230,43 @@ class BastionLink:
             channel.close()
 
 
+def load_key(path: str | Path) -> paramiko.PKey:
+    """The private key in ``path`` to log in to the bastion with: any type paramiko reads (ed25519, ECDSA,
+    RSA; OpenSSH or PEM format), without a passphrase (the agent runs unattended). Raises BastionError
+    naming the file: unreadable, encrypted, or not a key paramiko can use."""
+    try:
+        return paramiko.PKey.from_path(Path(path))
+    except OSError as exc:
+        raise BastionError(f"--via-key {path}: cannot read: {exc.strerror or exc}") from None
+    except (TypeError, paramiko.PasswordRequiredException) as exc:
+        # cryptography says "Key is password-protected, but password was not provided" (or "... encrypted")
+        if not re.search(r"encrypted|password", str(exc), re.IGNORECASE) and not isinstance(
+                exc, paramiko.PasswordRequiredException):
+            raise
+        raise BastionError(f"--via-key {path}: the key is encrypted with a passphrase, and the agent runs "
+                           f"unattended: give it a key without one (a copy: ssh-keygen -p -N '' -f COPY)") from None
+    except UnknownKeyType as exc:
+        raise BastionError(f"--via-key {path}: unsupported key type {getattr(exc, 'key_type', '')!s}: use an "
+                           f"ed25519, ECDSA or RSA key") from None
+    except (ValueError, paramiko.SSHException) as exc:
+        raise BastionError(f"--via-key {path}: not a private key paramiko can read ({exc}): use an "
+                           f"ed25519, ECDSA or RSA key in OpenSSH or PEM format") from None
+
+
 def run_serve_via(via: str, *, remote_port: int = 2222, key_file: str | None = None,
                   known_hosts: str | None = None, **serve: Any) -> int:
     """``deskline-agent serve --via``: the agent's server (``agent.server.run_serve``) plus the bastion link.
 
-    ``key_file`` is the key the agent logs in to the bastion with (default: the agent's host key);
+    ``key_file`` is the key the agent logs in to the bastion with (default: the agent's host key; any type
+    :func:`load_key` reads);
     ``known_hosts`` holds the bastion's host key (default: ``~/.ssh/known_hosts``).
     """
     from agent import server as agent_server
 
     try:
         target = parse_via(via)
-        key = paramiko.Ed25519Key.from_private_key_file(key_file) if key_file else None
-    except (ConfigError, OSError, paramiko.SSHException) as exc:
+        key = load_key(key_file) if key_file else None
+    except (ConfigError, BastionError) as exc:
         agent_server._say(f"deskline-agent: {exc}")
         return 2
     known = Path(known_hosts) if known_hosts else Path.home() / ".ssh" / "known_hosts"

@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("-i", "--identity", action="append", default=[], metavar="KEY", help="private key; repeatable")
     r.add_argument("--known-hosts", action="append", default=[], metavar="FILE",
                    help="known_hosts file besides ~/.ssh/known_hosts; repeatable")
+    r.add_argument("-J", "--jump", metavar="[USER@]HOST[:PORT][,...]",
+                   help="reach targets through this jump host (as ssh -J; several: comma-separated), unless "
+                        "their inventory or targets file names one")
     r.add_argument("--ticket", help="agent mode: the ticket the user's consent request names")
     r.add_argument("--attach", metavar="TICKET", help="post the results to this ticket (the helpdesk of "
                    "your settings: helpdesk.backend, helpdesk.url, credentials) as a comment with files")
@@ -80,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("target", metavar="HOST[:PORT]")
     t.add_argument("--fingerprint", metavar="SHA256:...", help="the fingerprint the host's owner gave you")
     t.add_argument("--known-hosts", metavar="FILE", help="default: ~/.ssh/known_hosts")
+    t.add_argument("--mode", choices=("agent", "dispatch", "payload"), default="agent",
+                   help="without a port: agent (default) means the agent's 2222, the others OpenSSH's 22")
+    t.add_argument("-J", "--jump", metavar="[USER@]HOST[:PORT][,...]",
+                   help="reach the host through this jump host (as ssh -J), whose own key must be known")
+    t.add_argument("-i", "--identity", action="append", default=[], metavar="KEY",
+                   help="private key for the jump host; repeatable")
     t.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS")
     d = sub.add_parser("diff", help="what changed between two reports (JSON, answers or bundles)",
                        description="Exit codes: 0 no changes, 1 changes, 2 bad input.")
@@ -104,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agent import console
 
         if args.command == "trust":
-            return console.run_trust(args.target, args.fingerprint, args.known_hosts, args.connect_timeout)
+            return console.run_trust(args.target, args.fingerprint, args.known_hosts, args.connect_timeout,
+                                     mode=args.mode, jump=args.jump, identities=args.identity)
         try:
             request = console.request_from(args.probe, args.report, args.check, args.ping, args.logs, args.since,
                                            args.arg)
@@ -116,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             request=request, mode=args.mode, python=args.python, parallel=args.parallel, user=args.user,
             identities=args.identity, known_hosts=args.known_hosts, ticket=args.ticket,
             connect_timeout=args.connect_timeout, timeout=args.timeout, fmt=args.format, output=args.output,
-            progress=not args.no_progress, attach=args.attach, config=args.config)
+            progress=not args.no_progress, attach=args.attach, config=args.config, jump=args.jump)
 
     if args.command in ("serve", "fingerprint"):
         from agent import server

@@ -3,8 +3,10 @@
 Teams reuse what they have: an Ansible inventory in INI or YAML form, with groups, ``[group:children]``,
 ``[group:vars]``, host ranges (``web[01:03].example.com``, ``db-[a:c]``) and the connection variables
 ``ansible_host``, ``ansible_port``, ``ansible_user``, ``ansible_ssh_private_key_file`` and
-``ansible_python_interpreter`` (the Python that agentless payload mode runs). Other variables are
-ignored. Host variables win over group variables, a child group's over its parent's (as in Ansible).
+``ansible_python_interpreter`` (the Python that agentless payload mode runs), and a jump host from
+``ansible_ssh_common_args`` / ``ansible_ssh_extra_args`` / ``ansible_ssh_args`` (``-o ProxyJump=...`` or
+``-J ...``, read with shlex, never by a shell). Other variables are ignored. Host variables win over group
+variables, a child group's over its parent's (as in Ansible).
 
 Every error names the file and line.
 """
@@ -33,6 +35,11 @@ _VARS = {
     "ansible_ssh_private_key_file": "key_file", "ansible_private_key_file": "key_file",
     "ansible_python_interpreter": "python",
 }
+#: Variables holding ssh(1) arguments, in the order Ansible puts them on ssh's command line (the first
+#: ProxyJump wins there, as ssh keeps the first value of an option).
+_SSH_ARG_VARS = ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args")
+#: ssh(1) options that take an argument (its SYNOPSIS), so that argument is not read as an option.
+_SSH_ARGUMENT_OPTIONS = set("BbcDEeFIiJLlmOoPpQRSWw")
 MAX_RANGE = 10000
 
 
@@ -55,6 +62,9 @@ class Target:
     key_file: str | None = None
     python: str | None = None
     groups: tuple[str, ...] = ()
+    #: Jump hosts to go through, in order (``ssh -J``): None means the console's ``--jump`` (if any),
+    #: ``()`` a direct connection (``ProxyJump=none``).
+    jump: tuple[Target, ...] | None = None
 
     @property
     def address(self) -> str:
@@ -124,14 +134,88 @@ def parse_target(text: str, where: str = "", default_port: int = DEFAULT_PORT) -
     return Target(name=raw, host=host, port=port, user=user)
 
 
+def hop_text(hop: Target) -> str:
+    """A jump host as ``--jump`` takes it: ``[user@]host:port`` (``[v6]:port``)."""
+    return f"{hop.user}@{hop.address}" if hop.user else hop.address
+
+
+def jump_text(hops: Sequence[Target]) -> str:
+    """Jump hosts as ``--jump`` and ``ssh -J`` take them: comma-separated, first hop first."""
+    return ",".join(hop_text(h) for h in hops)
+
+
+def parse_jump(text: str, where: str = "") -> tuple[Target, ...]:
+    """``[user@]host[:port]`` jump hosts, comma-separated, first hop first (as ``ssh -J``; port 22 unless
+    given); ``none`` is no jump host (``()``). ``where`` prefixes errors."""
+    raw = text.strip()
+    if raw.lower() == "none":
+        return ()
+    hops = tuple(parse_target(part, f"{where}jump host: ") for part in raw.split(","))
+    return tuple(replace(h, name=hop_text(h)) for h in hops)
+
+
+def jump_from_ssh_args(text: str, where: str = "") -> tuple[Target, ...] | None:
+    """The jump hosts that ssh(1) arguments name (``-J HOPS``, ``-o ProxyJump=HOPS``, ``-oProxyJump HOPS``),
+    the first one given winning as in ssh; None when they name none. The text is split by shlex, never by
+    a shell. A ``ProxyCommand`` is refused: this console cannot run one (say ``ProxyJump`` instead)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise InventoryError(f"{where}cannot read the ssh arguments {text!r}: {exc}") from None
+    i = 0
+    found: tuple[Target, ...] | None = None
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.startswith("-") or len(word) < 2 or word == "--":
+            continue
+        for j, letter in enumerate(word[1:], 1):
+            if letter not in _SSH_ARGUMENT_OPTIONS:
+                continue
+            value = word[j + 1:]
+            if not value:
+                if i >= len(words):
+                    raise InventoryError(f"{where}ssh option -{letter} without its value in {text!r}")
+                value = words[i]
+                i += 1
+            if letter == "J":
+                hops = parse_jump(value, where)
+            elif letter == "o":
+                m = re.match(r"\s*([A-Za-z]+)\s*(?:=\s*|\s+)(.*?)\s*$", value, re.DOTALL)
+                key, rest = (m.group(1).lower(), m.group(2)) if m else ("", "")
+                if key == "proxycommand" and rest.lower() != "none" and found is None:
+                    raise InventoryError(f"{where}-o ProxyCommand is not supported (the console runs no "
+                                         f"commands); use -o ProxyJump=[USER@]HOST[:PORT] instead")
+                if key != "proxyjump":
+                    break
+                hops = parse_jump(rest, where)
+            else:
+                break
+            if found is None:
+                found = hops
+            break
+    return found
+
+
 def read_targets_file(path: Path, default_port: int = DEFAULT_PORT) -> list[Target]:
-    """One target per line; ``#`` starts a comment; blank lines are skipped."""
+    """One target per line, optionally followed by ``jump=[USER@]HOST[:PORT][,...]`` (or ``jump=none``);
+    ``#`` starts a comment; blank lines are skipped."""
     lines = _read_lines(path)
     out = []
     for number, line in enumerate(lines, 1):
-        text = line.split("#", 1)[0].strip()
-        if text:
-            out.append(parse_target(text, f"{path}:{number}: ", default_port))
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        where = f"{path}:{number}: "
+        if any("=" not in word for word in words[1:]):  # not options: a target with a space in it
+            parse_target(" ".join(words), where, default_port)  # raises, naming the whole text
+        target = parse_target(words[0], where, default_port)
+        for word in words[1:]:
+            key, eq, value = word.partition("=")
+            if key != "jump" or not eq:
+                raise InventoryError(f"{where}unknown option {word!r} after the target (only jump=[USER@]HOST[:PORT])")
+            target = replace(target, jump=parse_jump(value, where))
+        out.append(target)
     return out
 
 
@@ -272,7 +356,15 @@ class Inventory:
         python = str(conn["python"]) if conn.get("python") else None
         if python is not None and not python.startswith("/"):
             raise InventoryError(f"{where}ansible_python_interpreter must be an absolute path, not {python!r}")
-        return Target(name=name, host=host, port=port, user=user, key_file=key_file, python=python, groups=groups)
+        jump: tuple[Target, ...] | None = None
+        for var in _SSH_ARG_VARS:
+            value = variables.get(var)
+            if isinstance(value, _Complex):
+                raise InventoryError(f"{where}{var} must be a plain value")
+            if value and jump is None:
+                jump = jump_from_ssh_args(str(value), f"{where}{var}: ")
+        return Target(name=name, host=host, port=port, user=user, key_file=key_file, python=python, groups=groups,
+                      jump=jump)
 
     def select(self, limit: str) -> list[str]:
         """Hosts named by ``limit``: group or host names (globs allowed), joined by ',' or ':';
@@ -459,9 +551,9 @@ def gather(
         raise InventoryError("--limit selects groups of an inventory: give one with --inventory FILE")
     for path in invs:
         out.extend(read_inventory(path).targets(limit, default_port))
-    seen: dict[tuple[str, str, int, str | None], Target] = {}
+    seen: dict[tuple[str, str, int, str | None, tuple[Target, ...] | None], Target] = {}
     for t in out:
-        seen.setdefault((t.name, t.host, t.port, t.user), t)
+        seen.setdefault((t.name, t.host, t.port, t.user, t.jump), t)
     unique = list(seen.values())
     names_used: dict[str, int] = {}
     result = []

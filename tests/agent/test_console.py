@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from agent.cli import main
 from agent.console import (
     Connection,
     HostResult,
+    JumpHosts,
     PayloadRunner,
     ProtocolRunner,
     Request,
@@ -36,7 +37,7 @@ from agent.console import (
     run_host,
     trust,
 )
-from agent.inventory import Target
+from agent.inventory import Target, parse_jump
 from agent.protocol import Exit
 from tests.agent.sshd import KeyPair, Sshd, SshdFactory, fingerprint_of, free_port, make_key
 
@@ -569,3 +570,205 @@ def test_known_hosts_parsed_once_and_again_when_changed(tmp_path: Path) -> None:
     assert again is not keys
     entry = again.lookup("[127.0.0.1]:2202")
     assert entry is not None and entry[second.get_name()] == second
+
+
+# -- jump hosts: the agent behind a real OpenSSH bastion ---------------------------------------------------------
+
+
+@dataclass
+class JumpLab:
+    """A Deskline agent on loopback and a real OpenSSH sshd as the bastion in front of it; the engineer's
+    key (alice's) may log in to both, and ``known_hosts`` holds both host keys."""
+
+    agent: RunningAgent
+    bastion: Sshd
+    known_hosts: Path
+
+    @property
+    def jump(self) -> str:
+        return f"root@127.0.0.1:{self.bastion.port}"
+
+    def target(self, name: str = "laptop-anna", port: int | None = None) -> Target:
+        return Target(name, "127.0.0.1", self.agent.port if port is None else port, "engineer")
+
+    def options(self, jump: str | None = None, **changes: object) -> SshOptions:
+        base = SshOptions(key_files=(str(self.agent.key.path),), known_hosts=(self.known_hosts,),
+                          user_known_hosts=False, look_for_keys=False, allow_agent=False,
+                          jump=parse_jump(jump or self.jump))
+        return replace(base, **changes)  # type: ignore[arg-type]
+
+    def bastion_logins(self) -> int:
+        return self.bastion.log_text().count(f"Accepted key ED25519 {self.agent.key.fingerprint}")
+
+
+def make_jump_lab(agent: RunningAgent, sshd_factory: SshdFactory, folder: Path,
+                  extra_config: tuple[str, ...] = (), authorized: bool = True) -> JumpLab:
+    bastion = sshd_factory(authorized_keys=[agent.key.public_line] if authorized else [], extra_config=extra_config)
+    folder.mkdir(parents=True, exist_ok=True)
+    known = folder / "jump_known_hosts"
+    known.write_text(agent.known_hosts.read_text() + bastion.known_hosts_line + "\n")
+    return JumpLab(agent, bastion, known)
+
+
+@pytest.fixture
+def jump_lab(deskline_agent: RunningAgent, sshd_factory: SshdFactory, tmp_path: Path) -> JumpLab:
+    return make_jump_lab(deskline_agent, sshd_factory, tmp_path)
+
+
+def test_jump_reaches_the_agent_through_the_bastion(jump_lab: JumpLab) -> None:
+    result = run_host(jump_lab.target(), Request.make("probe memory"), ProtocolRunner("agent"),
+                      jump_lab.options(ticket="DL-42"))
+    assert result.ok, result.error
+    assert result.document["result"]["probes"]["memory"]["status"] == "ok"  # type: ignore[index]
+    assert jump_lab.bastion_logins() == 1  # the engineer logged in to the bastion ...
+    log_text = jump_lab.bastion.log_text()
+    # ... and asked it for a connection to the agent, which the agent then served itself
+    assert "DL-42" in jump_lab.agent.audit.read_text()
+    assert "Starting session" not in log_text  # no shell or command ran on the bastion
+
+
+def test_a_fleet_behind_one_bastion_shares_one_connection(jump_lab: JumpLab) -> None:
+    pool = JumpHosts()
+    targets = [jump_lab.target(f"pc-{i}") for i in range(6)]
+    results = run_fleet(targets, Request.make("ping"), ProtocolRunner("agent"),
+                        jump_lab.options(jump_hosts=pool), parallel=6)
+    pool.close()
+    assert [r.status for r in results] == ["ok"] * 6, [r.error for r in results]
+    assert pool.connections == 1 and jump_lab.bastion_logins() == 1
+
+
+def test_jump_connections_carry_several_channels_beyond_max_sessions(
+        deskline_agent: RunningAgent, sshd_factory: SshdFactory, tmp_path: Path) -> None:
+    """OpenSSH counts only sessions against MaxSessions, not direct-tcpip channels: with MaxSessions 1,
+    7 channels held open at once ride on ceil(7 / 3) = 3 connections of 3 channels at most."""
+    lab = make_jump_lab(deskline_agent, sshd_factory, tmp_path, extra_config=("Match all", "MaxSessions 1"))
+    pool = JumpHosts(per_connection=3)
+    options = lab.options(jump_hosts=pool)
+    connections = [Connection(lab.target(f"pc-{i}"), options) for i in range(7)]
+    try:
+        for conn in connections:
+            conn.open()
+        for conn in connections:
+            doc = json.loads(conn.exec("ping").stdout)
+            assert doc["ok"] is True
+        assert pool.connections == 3 and lab.bastion_logins() == 3
+        links = {id(conn._slot.link): conn._slot.link for conn in connections if conn._slot is not None}
+        assert sorted(link.users for link in links.values()) == [1, 3, 3]
+    finally:
+        for conn in connections:
+            conn.close()
+        pool.close()
+
+
+def test_two_hops(deskline_agent: RunningAgent, sshd_factory: SshdFactory, tmp_path: Path) -> None:
+    first = make_jump_lab(deskline_agent, sshd_factory, tmp_path / "first")
+    second = make_jump_lab(deskline_agent, sshd_factory, tmp_path / "second")
+    known = tmp_path / "known_hosts"
+    known.write_text(first.known_hosts.read_text() + second.bastion.known_hosts_line + "\n")
+    result = run_host(first.target(), Request.make("ping"), ProtocolRunner("agent"),
+                      first.options(jump=f"{first.jump},{second.jump}", known_hosts=(known,)))
+    assert result.ok, result.error
+    assert first.bastion_logins() == 1 and second.bastion_logins() == 1
+
+
+def test_unknown_bastion_key_names_the_hop_and_how_to_trust_it(jump_lab: JumpLab, tmp_path: Path) -> None:
+    known = tmp_path / "only_the_agent"
+    known.write_text(jump_lab.agent.known_hosts.read_text())
+    pool = JumpHosts()
+    targets = [jump_lab.target(f"pc-{i}") for i in range(3)]
+    before = jump_lab.bastion.log_text().count("Connection from 127.0.0.1")  # sshd's start check made one
+    results = run_fleet(targets, Request.make("ping"), ProtocolRunner("agent"),
+                        jump_lab.options(known_hosts=(known,), jump_hosts=pool), parallel=1)
+    pool.close()
+    fp = jump_lab.bastion.fingerprint
+    for target, result in zip(targets, results, strict=True):
+        assert result.status == console.HOST_KEY_UNKNOWN
+        assert (result.error or "").startswith(f"{target.name} (engineer@127.0.0.1:{jump_lab.agent.port}): jump "
+                                               f"host {jump_lab.jump}: host key not known: ssh-ed25519 {fp}")
+        assert f"deskline-agent trust 127.0.0.1:{jump_lab.bastion.port} --fingerprint {fp}" in (result.error or "")
+    # the bastion was asked once for the whole run, not once per host
+    assert jump_lab.bastion.log_text().count("Connection from 127.0.0.1") == before + 1
+    assert pool.connections == 0
+    # trusting it as the message says (port included: trust alone means the agent's 2222) lets the run through
+    assert main(["trust", f"127.0.0.1:{jump_lab.bastion.port}", "--fingerprint", fp, "--known-hosts", str(known)]) == 0
+    again = run_host(targets[0], Request.make("ping"), ProtocolRunner("agent"), jump_lab.options(known_hosts=(known,)))
+    assert again.ok, again.error
+
+
+def test_auth_failure_at_the_bastion(deskline_agent: RunningAgent, sshd_factory: SshdFactory, tmp_path: Path) -> None:
+    lab = make_jump_lab(deskline_agent, sshd_factory, tmp_path, authorized=False)
+    result = run_host(lab.target(), Request.make("ping"), ProtocolRunner("agent"), lab.options())
+    assert result.status == console.AUTH_FAILED
+    assert (result.error or "").startswith(f"laptop-anna (engineer@127.0.0.1:{lab.agent.port}): jump host "
+                                           f"{lab.jump}: authentication failed: ")
+    assert "accepted for root" in (result.error or "")
+
+
+def test_bastion_that_forwards_nothing(deskline_agent: RunningAgent, sshd_factory: SshdFactory,
+                                       tmp_path: Path) -> None:
+    lab = make_jump_lab(deskline_agent, sshd_factory, tmp_path, extra_config=("AllowTcpForwarding no",))
+    result = run_host(lab.target(), Request.make("ping"), ProtocolRunner("agent"), lab.options())
+    assert result.status == console.REFUSED
+    assert f"jump host {lab.jump} refused to forward to 127.0.0.1:{lab.agent.port}" in (result.error or "")
+    assert "AllowTcpForwarding" in (result.error or "")
+    assert lab.bastion_logins() == 1  # the login worked; the forward did not
+
+
+def test_target_unreachable_from_the_bastion(jump_lab: JumpLab) -> None:
+    nobody = free_port()
+    results = run_fleet([jump_lab.target("gone", port=nobody), jump_lab.target()], Request.make("ping"),
+                        ProtocolRunner("agent"), jump_lab.options(), parallel=2)
+    assert [r.status for r in results] == [console.UNREACHABLE, console.OK], [r.error for r in results]
+    assert results[0].error == (f"gone (engineer@127.0.0.1:{nobody}): jump host {jump_lab.jump} cannot reach "
+                                f"127.0.0.1:{nobody} (connect failed: nothing listens there, or no route from the "
+                                "jump host)")
+
+
+def test_unknown_agent_key_behind_the_bastion_trusted_through_it(
+        jump_lab: JumpLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole path on the command line: the refusal, ``trust --jump`` as it says, then ``run --jump``."""
+    known = tmp_path / "only_the_bastion"
+    known.write_text(jump_lab.bastion.known_hosts_line + "\n")
+    key = str(jump_lab.agent.key.path)
+    target = f"engineer@127.0.0.1:{jump_lab.agent.port}"
+    common = ["-i", key, "--known-hosts", str(known), "--no-progress", "--format", "jsonl"]
+    assert main(["run", target, "--ping", "--jump", jump_lab.jump, *common]) == 1
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["status"] == "host_key_unknown"
+    command = record["error"].rsplit("trust it on purpose with: ", 1)[1]
+    fp = fingerprint_of(jump_lab.agent.known_hosts.read_text().split(" ", 1)[1])
+    assert command == (f"deskline-agent trust 127.0.0.1:{jump_lab.agent.port} --jump {jump_lab.jump} "
+                       f"--fingerprint {fp}")
+    argv = command.split()[1:] + ["-i", key, "--known-hosts", str(known)]
+    assert main(argv) == 0
+    assert f"trusted 127.0.0.1:{jump_lab.agent.port}: {fp}" in capsys.readouterr().out
+    assert known.read_text().splitlines()[-1] == jump_lab.agent.known_hosts.read_text().strip()
+    assert main(["run", target, "--ping", "--jump", jump_lab.jump, *common]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["ok"] is True and record["answer"]["result"]["agent"] == "deskline-agent"
+
+
+def test_jump_hosts_from_an_ansible_inventory_and_a_targets_file(
+        jump_lab: JumpLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = jump_lab.agent.port
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(
+        "[behind]\n"
+        f"pc-anna ansible_host=127.0.0.1 ansible_port={port}\n"
+        f"pc-boris ansible_host=127.0.0.1 ansible_port={port} ansible_ssh_extra_args='-J nobody@127.0.0.1:1'\n"
+        "[behind:vars]\n"
+        f"ansible_ssh_common_args='-o StrictHostKeyChecking=yes -o ProxyJump=\"{jump_lab.jump}\"'\n"
+        "[direct]\n"
+        f"pc-direct ansible_host=127.0.0.1 ansible_port={port} ansible_ssh_common_args='-o ProxyJump=none'\n"
+        "[all:vars]\nansible_user=engineer\n")
+    targets_file = tmp_path / "targets.txt"
+    targets_file.write_text(f"engineer@127.0.0.1:{port} jump={jump_lab.jump}  # behind the bastion\n")
+    common = ["-i", str(jump_lab.agent.key.path), "--known-hosts", str(jump_lab.known_hosts), "--no-progress",
+              "--format", "jsonl", "--ping"]
+    # --jump names a bastion that does not exist: only targets that name no jump host of their own use it
+    assert main(["run", "--inventory", str(inventory), "--targets", str(targets_file), "--jump",
+                 f"root@127.0.0.1:{free_port()}", *common]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["host"], r["status"]) for r in records] == [
+        (f"engineer@127.0.0.1:{port}", "ok"), ("pc-anna", "ok"), ("pc-boris", "ok"), ("pc-direct", "ok")]
+    assert jump_lab.bastion_logins() == 1  # pc-anna, pc-boris (common args win) and the file's target shared it
