@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,7 @@ NOT_REMOTE = {
     "disabled": "IT's switch",
     "helpdesk_url": "a network destination, and the user's own helpdesk",
     "environment.variables": "which environment variables to read: secrets live there",
+    "logs.source": "named by the logs command itself (logs journal), never by arguments",
 }
 RESTRICTED = ("network.check_host", "network.check_port")
 
@@ -362,3 +364,20 @@ def test_serve_takes_the_restricted_arguments_from_the_settings() -> None:
     assert config_from_settings(settings).remote_arguments == ("network.check_host",)
     with pytest.raises(ConfigError, match=r"deskline.toml:2: agent.remote_arguments: 'check_host' is not a probe"):
         config.parse('[agent]\nremote_arguments = ["check_host"]\n', "deskline.toml")
+
+
+def test_logs_reads_the_source_the_command_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop.diagnostics.probes import logs
+
+    path = tmp_path / "syslog"
+    stamp = (datetime.now(tz=UTC) - timedelta(minutes=5)).isoformat()
+    path.write_text(f"{stamp} pc app[7]: disk failure\n", encoding="utf-8")
+    monkeypatch.setattr(logs, "SYSLOG_FILES", (path,))
+    monkeypatch.setattr(logs, "JOURNAL_DIRS", (tmp_path / "no-journal",))
+    doc = execute(parse("logs syslog --since 1h", PROBES))
+    assert doc["ok"] is True and doc["result"]["data"]["source"] == str(path)
+    assert doc["result"]["data"]["total"] == 1
+    # asked for the journal where there is none: the section says why, instead of answering from syslog
+    journal = execute(parse("logs journal", PROBES))["result"]
+    assert journal["status"] == "failed" and journal["data"] is None
+    assert journal["error"].startswith("the journal cannot be read: no journal files")

@@ -43,6 +43,8 @@ ARGUMENTS = (
 
 #: Where journald keeps its files: volatile first, then persistent; one subdirectory per machine ID.
 JOURNAL_DIRS = (Path("/run/log/journal"), Path("/var/log/journal"))
+#: What ``logs.source`` may name: the best available (the journal, else a syslog file), or one of them.
+SOURCES = ("auto", "journal", "syslog")
 #: Classic syslog files, the first readable one is used.
 SYSLOG_FILES = (Path("/var/log/syslog"), Path("/var/log/messages"))
 #: Only the end of a syslog file is read.
@@ -373,7 +375,14 @@ def _syslog(ctx: ProbeContext, since: datetime, now: datetime, note: str) -> Log
     return _shape("none", [], False, ctx, note="; ".join(problems))
 
 
-def _linux(ctx: ProbeContext, since: datetime, now: datetime) -> LogsResult:
+def _linux(ctx: ProbeContext, since: datetime, now: datetime, source: str) -> LogsResult:
+    """The journal when there is one, else a syslog file (``auto``); or the one ``source`` names, which
+    fails with the reason when it cannot be read rather than answering from the other."""
+    if source == "syslog":
+        result = _syslog(ctx, since, now, "")
+        if result.source == "none":
+            raise ProbeError(result.note)
+        return result
     journalctl = ctx.which("journalctl")
     files = journal_files(JOURNAL_DIRS)
     if journalctl is None:
@@ -387,6 +396,8 @@ def _linux(ctx: ProbeContext, since: datetime, now: datetime) -> LogsResult:
             note = str(exc)
         else:
             return _shape("journal", entries, capped, ctx, restricted=_restricted(files))
+    if source == "journal":
+        raise ProbeError(f"the journal cannot be read: {note}")
     return _syslog(ctx, since, now, note)
 
 
@@ -500,10 +511,15 @@ def _macos(ctx: ProbeContext, hours: float) -> LogsResult:
 
 def collect(ctx: ProbeContext) -> LogsResult:
     hours = float(ctx.setting("logs.window_hours", 24.0))
+    source = str(ctx.setting("logs.source", "auto"))  # the agent's ``logs SOURCE``: auto, journal or syslog
+    if source not in SOURCES:
+        raise ProbeError(f"unknown logs source {source!r} (one of: {', '.join(SOURCES)})")
     now = datetime.now(tz=UTC)
     since = now - timedelta(hours=hours)
+    if ctx.platform != LINUX and source != "auto":
+        raise ProbeError(f"the {source} source is Linux's; on {ctx.platform} use auto")
     if ctx.platform == LINUX:
-        return _linux(ctx, since, now)
+        return _linux(ctx, since, now, source)
     if ctx.platform == WINDOWS:
         return _windows(ctx, hours)
     if ctx.platform == MACOS:

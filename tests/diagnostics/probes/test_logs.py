@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.diagnostics.base import LINUX, ProbeContext, to_jsonable
+from desktop.diagnostics.base import LINUX, ProbeContext, ProbeError, to_jsonable
 from desktop.diagnostics.probes import logs
 from desktop.diagnostics.probes.logs import LogEntry, LogsResult, SourceCount
 
@@ -235,6 +235,39 @@ def test_journal_failure_falls_back_to_syslog(tmp_path: Path, monkeypatch: pytes
     assert result.source == str(path)
     assert result.total == 1
     assert "journalctl exited with 1: Failed to open journal: Bad message" in result.note
+
+
+def test_a_named_source_is_used_even_when_the_other_is_there(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # the agent's ``logs syslog`` / ``logs journal``: what the engineer asked for, or why not
+    _fake_journal(tmp_path, monkeypatch, 'cat "$FIX/journal.json"\n')
+    path = tmp_path / "messages"
+    path.write_text(f"{_stamp(timedelta(minutes=5))} pc app[7]: disk failure\n", encoding="utf-8")
+    monkeypatch.setattr(logs, "SYSLOG_FILES", (path,))
+
+    def collect(source: str) -> logs.LogsResult:
+        return logs.collect(ProbeContext(settings={"logs.source": source, "logs.window_hours": 6.0},
+                                         platform=LINUX, environ={}))
+
+    assert collect("auto").source == "journal"
+    assert collect("journal").source == "journal"
+    syslog = collect("syslog")
+    assert (syslog.source, syslog.total, syslog.note) == (str(path), 1, "")
+    path.unlink()
+    with pytest.raises(ProbeError, match="no syslog file"):
+        collect("syslog")
+    with pytest.raises(ProbeError, match=r"unknown logs source 'dmesg' \(one of: auto, journal, syslog\)"):
+        collect("dmesg")
+
+
+def test_a_named_journal_that_cannot_be_read_is_an_error_not_syslog(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _stage_syslog(tmp_path, monkeypatch, [f"{_stamp(timedelta(minutes=5))} pc app[7]: disk failure"])
+    ctx = ProbeContext(settings={"logs.source": "journal"}, platform=LINUX, environ={})
+    with pytest.raises(ProbeError, match="the journal cannot be read: no journal files"):
+        logs.collect(ctx)
+    with pytest.raises(ProbeError, match="the journal source is Linux's; on windows use auto"):
+        logs.collect(ProbeContext(settings={"logs.source": "journal"}, platform="windows", environ={}))
 
 
 @pytest.mark.skipif(shutil.which("journalctl") is None, reason="needs journalctl")
