@@ -44,9 +44,12 @@ class Grant:
 
 @dataclass(frozen=True)
 class Denial:
-    """A no, with the reason shown to the engineer and written to the audit log."""
+    """A no, with the reason shown to the engineer and written to the audit log. ``declined``: the user
+    said no themselves (not a timeout, nor no app to ask); the server then holds that answer for the
+    same key and ticket for a short cool-down instead of asking again."""
 
     reason: str
+    declined: bool = False
 
 
 class ConsentGate(Protocol):

@@ -714,7 +714,7 @@ class DesktopGate:
         if not reply["allow"]:
             sock.close()
             why = reply["reason"] or "no reason given"
-            return Denial(f"the user declined: {why}")
+            return Denial(f"the user declined: {why}", declined=True)
         duration = min(int(reply["duration_seconds"]), int(request.duration_seconds))
         if duration <= 0:
             sock.close()

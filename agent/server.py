@@ -13,12 +13,18 @@ What it allows, and nothing more:
   forwarding, ``direct-tcpip`` and ``tcpip-forward``; environment requests are refused too (their
   names are noted in the command's audit record: many systems' ``ssh_config``, Debian's and Ubuntu's
   among them, has OpenSSH send ``LANG`` and ``LC_*``; OpenSSH's own default sends nothing).
-* **Consent** (see :mod:`agent.protocol` for the rules): ``ping`` runs without; the first other
-  command of a connection asks the :class:`~agent.consent.ConsentGate` in a worker thread, never inside
-  a paramiko callback, with ``consent_timeout``; the grant is checked (expiry, ``revoked()``) before
-  every later command. A grant nobody was asked for (IT's unattended policy) is *notify only*: the
-  gate's ``notify`` tells the user's app in a thread of its own, so the command never waits for it, and
-  whether the notice was delivered is audited (``notify``).
+* **Consent** (see :mod:`agent.protocol` for the rules): ``ping`` runs without; any other command
+  needs a grant for the engineer's key and the ticket (:class:`Grants`, held by the server and shared
+  by all connections of that key and ticket, each reuse audited): the first asks the
+  :class:`~agent.consent.ConsentGate` in a worker thread, never inside a paramiko callback, with
+  ``consent_timeout``, while other connections of the same key and ticket wait for that answer; the
+  grant is checked (expiry, ``revoked()``) before every later command. The user's no, and End now,
+  hold for :data:`DENIAL_COOLDOWN` seconds for that key and ticket. If the engineer leaves (the
+  connection or the command's channel closes) before the answer, the question is withdrawn
+  (the gate's ``withdraw``), nothing runs, and a yes that comes anyway is ended at once. A grant
+  nobody was asked for (IT's unattended policy) is *notify only*: the gate's ``notify`` tells the
+  user's app in a thread of its own, so the command never waits for it, and whether the notice was
+  delivered is audited (``notify``).
 * **Order on the wire**: a channel's command starts only after paramiko has sent its reply to the
   ``exec`` request (see ``_hook_replies``), so even an instant refusal cannot close the channel before
   the client has heard that its request was accepted.
@@ -49,6 +55,7 @@ import contextlib
 import dataclasses
 import ipaddress
 import logging
+import math
 import secrets
 import signal
 import socket
@@ -100,6 +107,10 @@ MIN_PARAMIKO = (3, 4)
 MAX_UNAUTHENTICATED_PER_ADDRESS = 8
 #: What a consent request asks for: every command but ``ping``, which needs none.
 CONSENT_COMMANDS = tuple(c for c in protocol.COMMANDS if c != "ping")
+#: How long the user's no (Deny, or End now) for one engineer key and ticket holds, in seconds: later
+#: connections of that key and ticket are refused with it, without a new dialog, so an engineer cannot
+#: flood the user's screen with questions; after it, the next command asks again.
+DENIAL_COOLDOWN = 60.0
 #: How often a command waiting for the user's answer checks whether its engineer is still there (seconds).
 CONSENT_POLL = 0.05
 #: How long the gate has to come back once a question is withdrawn (the engineer left), in seconds; a
@@ -168,6 +179,8 @@ class ServerConfig:
     max_auth_tries: int = 6
     consent_timeout: float = 60.0
     consent_duration: int = 1800
+    #: Not a user setting: :data:`DENIAL_COOLDOWN` unless a caller (a test) says otherwise.
+    denial_cooldown: float = DENIAL_COOLDOWN
     idle_timeout: float = 600.0
     request_timeout: float = 10.0
     stdin_timeout: float = 2.0
@@ -213,6 +226,111 @@ def _expiry(grant: Grant) -> str:
 def _command_name(text: str) -> str:
     first = text.split(" ", 1)[0] if text else ""
     return first if first in protocol.COMMANDS else "unknown"
+
+
+GrantKey = tuple[str, str]  # (engineer key fingerprint, ticket)
+
+
+class Grants:
+    """Consent held by the agent per engineer key and ticket, shared by all its connections.
+
+    A grant (the user's yes, or IT's unattended policy) covers every connection of the same key and
+    ticket until it expires or is revoked (End now): ``deskline-agent run`` makes a connection per
+    command, and one yes is meant for the engineer and the ticket, not for one TCP connection. A no from
+    the user (and End now) holds for ``cooldown`` seconds. While one connection asks, the others of the
+    same key and ticket wait for that answer instead of asking too. All methods are quick (a lock).
+    """
+
+    def __init__(self, cooldown: float) -> None:
+        self.cooldown = cooldown
+        self._lock = threading.Lock()
+        self._grants: dict[GrantKey, tuple[Grant, str]] = {}  # the grant, the connection (session) that asked
+        self._denials: dict[GrantKey, tuple[Denial, float]] = {}  # the no, until (time.monotonic())
+        self._asking: dict[GrantKey, threading.Event] = {}
+        self._waiting: dict[GrantKey, int] = {}
+
+    def look(self, key: GrantKey) -> tuple[tuple[Grant, str] | None, tuple[Denial, float] | None,
+                                           threading.Event | None, bool]:
+        """What holds for ``key`` now: the grant and the session that asked for it, or None; a no in its
+        cool-down and the seconds it still holds, or None; else the event of the question about ``key``,
+        and whether it is this caller's to ask (True: a new question, to end with :meth:`asked`) or
+        another connection's, to :meth:`wait` for."""
+        with self._lock:
+            entry = self._grants.get(key)
+            denial = self._denied(key)
+            if entry is not None or denial is not None:
+                return entry, denial, None, False
+            asking = self._asking.get(key)
+            if asking is not None:
+                return None, None, asking, False
+            asking = self._asking[key] = threading.Event()
+            return None, None, asking, True
+
+    def asked(self, key: GrantKey, event: threading.Event, decision: Grant | Denial | None, session: str) -> None:
+        """The question of ``event`` is over: keep a Grant, hold a declined Denial for the cool-down, and
+        wake the connections waiting for it."""
+        with self._lock:
+            if isinstance(decision, Grant):
+                self._grants[key] = (decision, session)
+            elif isinstance(decision, Denial) and decision.declined:
+                self._denials[key] = (decision, time.monotonic() + self.cooldown)
+            if self._asking.get(key) is event:
+                del self._asking[key]
+        event.set()
+
+    def wait(self, key: GrantKey, event: threading.Event, left: Callable[[], str]) -> str:
+        """Wait for another connection's question to be answered; returns why this one stopped waiting
+        ('' once answered)."""
+        with self._lock:
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            while not event.wait(CONSENT_POLL):
+                why = left()
+                if why:
+                    return why
+            return ""
+        finally:
+            with self._lock:
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    del self._waiting[key]
+
+    def waiting(self, key: GrantKey) -> int:
+        """How many connections wait for the answer to a question about ``key`` (for tests and logs)."""
+        with self._lock:
+            return self._waiting.get(key, 0)
+
+    def drop(self, key: GrantKey, grant: Grant, *, revoked: bool = False) -> bool:
+        """Forget ``grant`` (expired or revoked); True for the one caller that did, which tells the app.
+        A revoked grant leaves the user's "no" behind for the cool-down."""
+        with self._lock:
+            entry = self._grants.get(key)
+            if entry is None or entry[0] is not grant:
+                return False
+            del self._grants[key]
+            if revoked:
+                self._denials[key] = (Denial("the user ended this session", declined=True),
+                                      time.monotonic() + self.cooldown)
+            return True
+
+    def denied(self, key: GrantKey) -> tuple[Denial, float] | None:
+        """The user's no for ``key`` still in its cool-down, and the seconds it still holds."""
+        with self._lock:
+            return self._denied(key)
+
+    def _denied(self, key: GrantKey) -> tuple[Denial, float] | None:
+        now = time.monotonic()
+        for stale in [k for k, (_d, until) in self._denials.items() if until <= now]:
+            del self._denials[stale]
+        entry = self._denials.get(key)
+        return None if entry is None else (entry[0], entry[1] - now)
+
+    def take_all(self) -> list[Grant]:
+        """Every grant held (the agent is stopping), forgotten."""
+        with self._lock:
+            grants = [g for g, _s in self._grants.values()]
+            self._grants.clear()
+            return grants
 
 
 class _Question:
@@ -519,8 +637,8 @@ class _Connection(paramiko.ServerInterface):
                 notifiers = list(self._notifiers)
             for notifier in notifiers:  # bounded by the channel's connect and write timeouts
                 notifier.join(timeout=5.0)
-            if self.grant is not None:
-                self._end_grant(reason)
+            # this connection's grant stays the agent's (Grants): it covers the engineer's next connection
+            # of the same key and ticket until it expires or the user ends it; the app's session goes on
             self.audit("disconnect", reason=reason, duration_ms=round((time.monotonic() - self.started) * 1000, 1))
             self.server._release(self)
 
@@ -747,46 +865,98 @@ class _Connection(paramiko.ServerInterface):
         return ""
 
     def _consent(self, name: str, channel: paramiko.Channel) -> Grant | Denial:
+        """The consent for ``name`` on this connection: its grant (rechecked), the grant of its key and
+        ticket held by the agent, the user's recent no, or a new question (see :class:`Grants`)."""
         with self._consent_lock:
             if self.denial is not None:
                 return self.denial
+            assert self.key is not None
+            key: GrantKey = (self.key.fingerprint, self.ticket)
             grant = self.grant
             if grant is not None:
                 now = time.time()
                 if now >= grant.expires:
-                    self.audit("consent", decision="expired", how=grant.how)
-                    self._end_grant("expired")
+                    self.audit("consent", decision="expired", how=grant.how, ticket=self.ticket or None)
+                    self.grant = None
+                    if self.server.grants.drop(key, grant):
+                        self._tell_ended(grant, "expired")
                 elif self.server.gate.revoked(grant):
                     self.denial = Denial("the user ended this session")
-                    self.audit("consent", decision="revoked", how=grant.how, reason=self.denial.reason)
-                    self._end_grant("revoked")
+                    self.audit("consent", decision="revoked", how=grant.how, ticket=self.ticket or None,
+                               reason=self.denial.reason)
+                    self.grant = None
+                    if self.server.grants.drop(key, grant, revoked=True):
+                        self._tell_ended(grant, "revoked")
                     return self.denial
                 elif grant.allows(name, now):
                     return grant
                 else:
                     return Denial(f"the consent given does not cover {name!r}")
-            assert self.key is not None
-            request = ConsentRequest(engineer=self.key.engineer, fingerprint=self.key.fingerprint, peer=self.peer,
-                                     commands=CONSENT_COMMANDS, ticket=self.ticket,
-                                     duration_seconds=self.config.consent_duration)
-            why = self._left(channel)
-            decision, withdrawn = (Denial(f"withdrawn: {why}"), why) if why else self._ask(request, channel)
-            if withdrawn:
-                # not an answer: nothing is cached, and a later command on this connection asks again
-                self.audit("consent", decision="withdrawn", ticket=self.ticket or None, reason=withdrawn)
-                return decision
-            if isinstance(decision, Grant):
-                self.grant = decision
-                self.audit("consent", decision="granted", how=decision.how, ticket=self.ticket or None,
-                           expires=_expiry(decision), duration_seconds=round(decision.expires - time.time()))
-                if decision.how != "user":
-                    self._notify(decision)  # nobody was asked (IT's unattended policy): tell the user
-                if not decision.allows(name):
-                    return Denial(f"the consent given does not cover {name!r}")
-                return decision
-            self.denial = decision
-            self.audit("consent", decision="denied", ticket=self.ticket or None, reason=decision.reason)
+            decision = self._find_or_ask(key, channel)
+            if isinstance(decision, Grant) and not decision.allows(name):
+                return Denial(f"the consent given does not cover {name!r}")
             return decision
+
+    def _find_or_ask(self, key: GrantKey, channel: paramiko.Channel) -> Grant | Denial:
+        """Reuse the grant of this key and ticket, repeat the user's recent no, wait for another
+        connection's question, or ask; audited (``reused``, ``denied`` with ``cooldown_seconds``,
+        ``granted``, ``denied``, ``withdrawn``)."""
+        grants = self.server.grants
+        ticket = self.ticket or None
+        while True:
+            why = self._left(channel)
+            if why:
+                self.audit("consent", decision="withdrawn", ticket=ticket, reason=why)
+                return Denial(f"withdrawn: {why}")
+            entry, denied, question, mine = grants.look(key)
+            if entry is not None:
+                grant, origin = entry
+                revoked = self.server.gate.revoked(grant)
+                if time.time() >= grant.expires or revoked:
+                    if grants.drop(key, grant, revoked=revoked):
+                        self._tell_ended(grant, "revoked" if revoked else "expired")
+                    continue
+                self.grant = grant
+                self.audit("consent", decision="reused", how=grant.how, ticket=ticket, expires=_expiry(grant),
+                           granted_in=origin)
+                return grant
+            if denied is not None:
+                earlier, remaining = denied
+                self.denial = Denial(f"{earlier.reason} (that answer holds for this key and ticket for another "
+                                     f"{math.ceil(remaining)} s)")
+                self.audit("consent", decision="denied", ticket=ticket, reason=earlier.reason,
+                           cooldown_seconds=round(remaining, 1))
+                return self.denial
+            assert question is not None
+            if not mine:
+                grants.wait(key, question, lambda: self._left(channel))
+                continue  # answered, or we left: look again
+            decision: Grant | Denial | None = None
+            try:
+                decision, withdrawn = self._ask_user(channel)
+                if withdrawn:
+                    # not an answer: nothing is kept, and a later command on this connection asks again
+                    self.audit("consent", decision="withdrawn", ticket=ticket, reason=withdrawn)
+                    return decision
+                if isinstance(decision, Grant):
+                    self.grant = decision
+                    self.audit("consent", decision="granted", how=decision.how, ticket=ticket,
+                               expires=_expiry(decision), duration_seconds=round(decision.expires - time.time()))
+                    if decision.how != "user":
+                        self._notify(decision)  # nobody was asked (IT's unattended policy): tell the user
+                    return decision
+                self.denial = decision
+                self.audit("consent", decision="denied", ticket=ticket, reason=decision.reason)
+                return decision
+            finally:
+                grants.asked(key, question, decision, self.id)
+
+    def _ask_user(self, channel: paramiko.Channel) -> tuple[Grant | Denial, str]:
+        assert self.key is not None
+        request = ConsentRequest(engineer=self.key.engineer, fingerprint=self.key.fingerprint, peer=self.peer,
+                                 commands=CONSENT_COMMANDS, ticket=self.ticket,
+                                 duration_seconds=self.config.consent_duration)
+        return self._ask(request, channel)
 
     def _ask(self, request: ConsentRequest, channel: paramiko.Channel) -> tuple[Grant | Denial, str]:
         """Ask the gate, in a thread of its own, while watching the engineer: (the decision, '') or, when
@@ -853,11 +1023,6 @@ class _Connection(paramiko.ServerInterface):
             self._notifiers.append(thread)
         thread.start()
 
-    def _end_grant(self, reason: str) -> None:
-        grant, self.grant = self.grant, None
-        if grant is not None:
-            self._tell_ended(grant, reason)
-
     def _tell_ended(self, grant: Grant, reason: str) -> None:
         """Tell the gate (the user's app) that the session of ``grant`` is over."""
         ended = getattr(self.server.gate, "ended", None)
@@ -883,6 +1048,8 @@ class AgentServer:
         self.keys = keys
         self.audit_log = audit
         self.gate: ConsentGate = gate if gate is not None else DenyAll()
+        #: Consent per engineer key and ticket, shared by the connections.
+        self.grants = Grants(config.denial_cooldown)
         #: Every probe name (a disabled one is known, and refused as not allowed), and the ones IT left on.
         self.known_probes: tuple[str, ...] = ()
         self.enabled_probes: tuple[str, ...] = ()
@@ -1059,6 +1226,13 @@ class AgentServer:
         for connection in connections:
             if connection.thread is not None:
                 connection.thread.join(max(0.0, end - time.monotonic()))
+        ended = getattr(self.gate, "ended", None)
+        for grant in self.grants.take_all():  # the app's sessions end with the agent
+            if callable(ended):
+                try:
+                    ended(grant, "the agent stopped")
+                except Exception as exc:  # noqa: BLE001 - telling the app is best effort; the agent stops anyway
+                    log.warning("could not tell the consent gate a session ended: %s", exc)
         self._flush_refusals()
         self.audit("stop")
 

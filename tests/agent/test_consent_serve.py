@@ -2,7 +2,8 @@
 
 The engineer's connection is one multiplexed OpenSSH master (``ControlMaster``), so several commands run
 in one session under one grant, as an engineer at a terminal would use it; revoking the grant in the app
-refuses the next command on that same connection.
+refuses the next command on that same connection. Separate connections of the same key and ticket share
+the grant too.
 """
 
 from __future__ import annotations
@@ -170,11 +171,25 @@ def test_deny_is_exit_3_with_the_users_reason(setup: Setup) -> None:
     assert decision["allow"] is False and decision["engineer"] == "Ann Engineer"
 
 
-def test_a_separate_ssh_connection_is_asked_and_answered(setup: Setup) -> None:
+def test_one_yes_covers_the_engineers_next_connections_until_end_now(setup: Setup) -> None:
+    """Each ``ssh host command`` is a connection of its own (as each ``deskline-agent run``): the user is
+    asked once for this key and ticket, the app shows one session whose ledger gets every command, and
+    End now ends it for the next connection too (which is refused without a new question)."""
     setup.decisions.append(Decision(True))
     r = setup.ssh("check")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["command"] == "check"
+    r = setup.ssh("probe", "memory")
+    assert r.returncode == 0, r.stderr
+    assert len(setup.asked) == 1
+    wait_until(lambda: len(events(setup, "session.command")) == 2, what="both commands in the ledger")
+    [grant] = setup.service.active_grants()
+    assert grant.commands_run == 2 and not events(setup, "session.ended")
+    assert setup.service.revoke(grant.id) is True
+    r = setup.ssh("check")
+    assert r.returncode == 3, r.stdout
+    assert "the user ended this session" in json.loads(r.stdout)["error"]["message"]
+    assert len(setup.asked) == 1  # End now holds for a while: no new dialog
     ended = wait_until(lambda: events(setup, "session.ended"), what="the session's end in the ledger")
-    assert ended[0]["commands_run"] == 1
+    assert ended[0]["commands_run"] == 2 and ended[0]["reason"].startswith("revoked")
     assert setup.service.active_grants() == []

@@ -336,7 +336,7 @@ def test_openssh_ticket_travels_in_the_user_name(agent_factory: Factory) -> None
     assert "probe" in request.commands and "ping" not in request.commands
     assert agent.wait_record("auth", accepted=True)["ticket"] == "DL-000123"
     assert gate.ran == [("probe memory", 0)]
-    until(lambda: gate.ended_reasons, what="the gate told the session ended")
+    assert gate.ended_reasons == []  # the grant outlives the connection: it covers the engineer's next one
 
     with client(agent, agent.keys["bob"], username="bob+DL 1;id") as c:  # ssh itself refuses such names
         status, doc = run(c, "probe memory")
@@ -1046,6 +1046,115 @@ def test_serve_gives_unattended_grants_the_configured_consent_duration(tmp_path:
         stop.set()
         thread.join(30)
     assert codes == [0]
+
+
+def only_connection(agent: Agent) -> _Connection:
+    return until(lambda: next((c for c in agent.server._connections if c.key is not None), None),
+                 what="a logged-in connection")
+
+
+def test_one_yes_covers_later_connections_of_the_same_key_and_ticket(agent_factory: Factory) -> None:
+    """``deskline-agent run`` opens a connection per command: the user's yes for this engineer's key and
+    this ticket covers the next ones, audited as reused with the grant's expiry; another ticket or
+    another key is asked again, and the app hears of one session."""
+    gate = RecordingGate()
+    agent = agent_factory(gate=gate)
+    for _ in range(3):
+        with client(agent, agent.keys["bob"], username="bob+DL-000001") as c:
+            assert run(c, "probe memory")[0] == 0
+    assert len(gate.requests) == 1
+    consent = agent.records("consent")
+    assert [r["decision"] for r in consent] == ["granted", "reused", "reused"]
+    assert consent[1]["expires"] == consent[0]["expires"] == consent[2]["expires"]
+    assert consent[1]["granted_in"] == consent[0]["session"] != consent[1]["session"]
+    assert consent[1]["how"] == "user" and consent[1]["ticket"] == "DL-000001"
+    assert gate.ran == [("probe memory", 0)] * 3 and gate.ended_reasons == []  # one session, still running
+    with client(agent, agent.keys["bob"], username="bob+DL-000002") as c:  # another ticket
+        assert run(c, "probe memory")[0] == 0
+    with client(agent, agent.keys["bob"], username="bob") as c:  # no ticket is another ticket too
+        assert run(c, "probe memory")[0] == 0
+    with client(agent, agent.keys["alice"], username="alice+DL-000001") as c:  # another key
+        assert run(c, "probe memory")[0] == 0
+    assert [(r.fingerprint, r.ticket) for r in gate.requests] == [
+        (agent.keys["bob"].fingerprint, "DL-000001"), (agent.keys["bob"].fingerprint, "DL-000002"),
+        (agent.keys["bob"].fingerprint, ""), (agent.keys["alice"].fingerprint, "DL-000001")]
+    agent.server.stop()
+    assert sorted(gate.ended_reasons) == ["the agent stopped"] * 4  # the app hears each session end
+
+
+def test_end_now_ends_the_grant_for_every_connection_then_a_cool_down(agent_factory: Factory) -> None:
+    gate = RecordingGate()
+    agent = agent_factory(gate=gate, denial_cooldown=1.0)
+    with client(agent, agent.keys["bob"], username="bob+DL-000001") as first, \
+            client(agent, agent.keys["bob"], username="bob+DL-000001") as second:
+        assert run(first, "probe memory")[0] == 0
+        assert run(second, "probes")[0] == 0
+        grant = next(c.grant for c in agent.server._connections if c.grant is not None)
+        assert all(c.grant is grant for c in agent.server._connections)
+        gate.revoked_grants.add(id(grant))  # End now in the app
+        for c in (first, second):
+            status, doc = run(c, "probe memory")
+            assert status == 3 and doc["error"]["message"] == "consent required: the user ended this session"
+    assert gate.ended_reasons == ["revoked"]
+    with client(agent, agent.keys["bob"], username="bob+DL-000001") as c:  # a new connection at once
+        status, doc = run(c, "probes")
+        assert status == 3 and "the user ended this session" in doc["error"]["message"]
+        assert "holds for this key and ticket for another" in doc["error"]["message"]
+    assert len(gate.requests) == 1  # the user is not asked again during the cool-down
+    cooled = agent.records("consent", decision="denied")[-1]
+    assert 0 < cooled["cooldown_seconds"] <= 1
+    until(lambda: not agent.server.grants.denied((agent.keys["bob"].fingerprint, "DL-000001")),
+          what="the cool-down to pass")
+    with client(agent, agent.keys["bob"], username="bob+DL-000001") as c:
+        assert run(c, "probes")[0] == 0
+    assert len(gate.requests) == 2
+    decisions = [r["decision"] for r in agent.records("consent")]
+    assert decisions == ["granted", "reused", "revoked", "revoked", "denied", "granted"]
+
+
+def test_a_users_no_holds_for_a_cool_down_other_refusals_do_not(agent_factory: Factory) -> None:
+    answers = iter([Denial("the user declined: busy", declined=True), Denial("the user did not answer within 2 "
+                    "seconds"), Denial("the user did not answer within 2 seconds")])
+    gate = RecordingGate(lambda r: next(answers))
+    agent = agent_factory(gate=gate, denial_cooldown=30.0)
+    for _ in range(2):
+        with client(agent, agent.keys["bob"], username="bob+DL-000001") as c:
+            status, doc = run(c, "report")
+            assert status == 3 and doc["error"]["message"].startswith("consent required: the user declined: busy")
+    assert len(gate.requests) == 1  # no second dialog: an engineer cannot make the user's screen flash
+    with client(agent, agent.keys["bob"], username="bob+DL-000002") as c:  # another ticket is asked
+        assert run(c, "report")[0] == 3
+    with client(agent, agent.keys["bob"], username="bob+DL-000002") as c:  # no answer is no "no": asked again
+        assert run(c, "report")[0] == 3
+    assert len(gate.requests) == 3
+
+
+def test_connections_asking_at_once_share_one_question(agent_factory: Factory) -> None:
+    release = threading.Event()
+
+    def held(request: ConsentRequest) -> Grant | Denial:
+        release.wait(20)
+        return Grant(request, time.time() + 60, "user", tuple(request.commands))
+
+    gate = RecordingGate(held)
+    agent = agent_factory(gate=gate, consent_timeout=30.0)
+    key = (agent.keys["bob"].fingerprint, "DL-000001")
+    results: list[int] = []
+
+    def engineer() -> None:
+        with client(agent, agent.keys["bob"], username="bob+DL-000001") as c:
+            results.append(run(c, "probe memory")[0])
+
+    threads = [threading.Thread(target=engineer, daemon=True) for _ in range(2)]
+    threads[0].start()
+    until(lambda: gate.requests, what="the first question")
+    threads[1].start()
+    until(lambda: agent.server.grants.waiting(key) == 1, what="the second connection to wait for that answer")
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert results == [0, 0] and len(gate.requests) == 1
+    assert sorted(r["decision"] for r in agent.records("consent")) == ["granted", "reused"]
 
 
 def test_no_answer_from_the_gate_is_a_no(agent_factory: Factory) -> None:

@@ -263,8 +263,25 @@ def test_end_to_end_a_real_ssh_command_raises_the_dialog(agent: Any, app: Consen
     ran = next(r for r in page.rows() if r[3] == "Ran a command")
     assert ran[1:5] == ["Ann Engineer (L2)", "DL-000123", "Ran a command", "Check: processor"]
     assert ran[5].startswith("Done in")
-    # the engineer disconnects: the agent ends the session and the banner goes
+    # the engineer disconnects and comes back with a new connection (as each deskline-agent run does): the
+    # yes covers it, with no second dialog, and the app keeps showing one session, now with two commands
     release.set()
+    again: list[Any] = []
+    dialogs: list[Any] = []
+    app.dialogShown.connect(dialogs.append)
+    leave_at_once = threading.Event()
+    leave_at_once.set()
+    threading.Thread(target=run_over_ssh, args=(agent, "probe memory", again, leave_at_once), daemon=True).start()
+    qtbot.waitUntil(lambda: bool(again), timeout=30_000)
+    assert not isinstance(again[0], Exception), again[0]
+    assert again[0]["ok"] is True and dialogs == []
+    qtbot.waitUntil(lambda: sum(r[3] == "Ran a command" for r in page.rows()) == 2, timeout=10_000)
+    [grant] = app.active_grants()
+    assert grant.commands_run == 2 and not app.banner.isHidden()
+    # End now ends it
+    button = app.banner.button(grant.id)
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: app.banner.isHidden(), timeout=10_000)
     qtbot.waitUntil(lambda: page.rows()[0][3] == "Session ended", timeout=10_000)
-    assert page.rows()[0][5] == "The engineer disconnected"
+    assert page.rows()[0][4:] == ["2 commands ran", "Ended by you"]
