@@ -1058,7 +1058,8 @@ def test_one_yes_covers_later_connections_of_the_same_key_and_ticket(agent_facto
     this ticket covers the next ones, audited as reused with the grant's expiry; another ticket or
     another key is asked again, and the app hears of one session."""
     gate = RecordingGate()
-    agent = agent_factory(gate=gate)
+    # a paramiko client's socket lingers about 0.1 s after close: room for quick connections one after another
+    agent = agent_factory(gate=gate, max_sessions=16)
     for _ in range(3):
         with client(agent, agent.keys["bob"], username="bob+DL-000001") as c:
             assert run(c, "probe memory")[0] == 0
@@ -1084,7 +1085,7 @@ def test_one_yes_covers_later_connections_of_the_same_key_and_ticket(agent_facto
 
 def test_end_now_ends_the_grant_for_every_connection_then_a_cool_down(agent_factory: Factory) -> None:
     gate = RecordingGate()
-    agent = agent_factory(gate=gate, denial_cooldown=1.0)
+    agent = agent_factory(gate=gate, denial_cooldown=1.0, max_sessions=16)
     with client(agent, agent.keys["bob"], username="bob+DL-000001") as first, \
             client(agent, agent.keys["bob"], username="bob+DL-000001") as second:
         assert run(first, "probe memory")[0] == 0
@@ -1116,7 +1117,7 @@ def test_a_users_no_holds_for_a_cool_down_other_refusals_do_not(agent_factory: F
     answers = iter([Denial("the user declined: busy", declined=True), Denial("the user did not answer within 2 "
                     "seconds"), Denial("the user did not answer within 2 seconds")])
     gate = RecordingGate(lambda r: next(answers))
-    agent = agent_factory(gate=gate, denial_cooldown=30.0)
+    agent = agent_factory(gate=gate, denial_cooldown=30.0, max_sessions=16)
     for _ in range(2):
         with client(agent, agent.keys["bob"], username="bob+DL-000001") as c:
             status, doc = run(c, "report")
