@@ -25,9 +25,11 @@ naming the engineer (the comment of their key in authorized_keys, never the SSH 
 client chooses), the key's fingerprint, the peer address and the ticket. The ticket travels in the SSH
 user name, ``LOGIN+TICKET`` (``ssh -p 2222 alice+DL-000123@host probe cpu``, see :func:`parse_login`);
 a user name without ``+`` carries no ticket, and LOGIN is only recorded. Environment requests are
-refused, so nothing else can carry it. One grant covers the connection's later commands until it
-expires (then the next command asks again) or the user ends it; a refusal or an ended grant holds for
-the rest of the connection. Without an answer within the agent's consent timeout, the answer is no.
+refused, so nothing else can carry it. One grant covers every later command of the same engineer key
+and ticket, over any connection, until it expires (then the next command asks again) or the user ends
+it; a different key or ticket is asked again. A refusal or an ended grant holds for the rest of the
+connection, and for that key and ticket on other connections for ``agent.server.DENIAL_COOLDOWN``
+seconds. Without an answer within the agent's consent timeout, the answer is no.
 """
 
 from __future__ import annotations
