@@ -22,7 +22,6 @@ Layers (as paramiko's own: Transport -> Channel -> SSHClient, and fabric's Conne
 from __future__ import annotations
 
 import base64
-import contextlib
 import getpass
 import hashlib
 import json
@@ -44,6 +43,7 @@ import paramiko
 from paramiko.common import OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, OPEN_FAILED_CONNECT_FAILED
 
 from agent import payload
+from agent.bastion import GuardedChannel, quick_ack
 from agent.inventory import Target, hop_text, jump_text
 from agent.protocol import PROTOCOL_VERSION, Command, ProtocolError, parse
 from desktop.diagnostics.registry import PROBES
@@ -245,38 +245,6 @@ def tcp_connect(host: str, port: int, timeout: float, where: str) -> socket.sock
         raise Unreachable(f"{where}: cannot connect: {exc.strerror or exc}") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # about 40 ms faster per round trip
     return sock
-
-
-class QuickAckSocket:
-    """A TCP socket that acknowledges at once what it receives (Linux's TCP_QUICKACK, set again after
-    every read, as the kernel drops it), for connections to an OpenSSH jump host.
-
-    sshd turns Nagle's algorithm off (TCP_NODELAY) only when a session starts, never on a connection
-    that carries only forwarded channels, so each small packet it forwards to us after the first waits
-    for our ACK, which Linux delays by up to 40 ms: a ``ping`` through a jump took 45 ms instead of
-    3 ms on loopback. Elsewhere (no TCP_QUICKACK) this is the plain socket."""
-
-    def __init__(self, sock: socket.socket, option: int) -> None:
-        self.sock = sock
-        self.option = option
-
-    def recv(self, size: int) -> bytes:
-        data = self.sock.recv(size)
-        with contextlib.suppress(OSError):  # the socket closed meanwhile: the next read says so
-            self.sock.setsockopt(socket.IPPROTO_TCP, self.option, 1)
-        return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.sock, name)
-
-
-_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
-
-
-def quick_ack(sock: socket.socket) -> socket.socket:
-    """``sock`` wrapped in :class:`QuickAckSocket` where the system has TCP_QUICKACK, else itself."""
-    # paramiko uses what a socket has; the wrapper passes everything but recv through
-    return sock if _TCP_QUICKACK is None else cast(socket.socket, QuickAckSocket(sock, _TCP_QUICKACK))
 
 
 def _auth_hint(exc: paramiko.AuthenticationException, user: str) -> str:
@@ -553,45 +521,15 @@ def _chain_key(chain: Sequence[Target]) -> tuple[tuple[str, str, int], ...]:
     return tuple((hop.user or getpass.getuser(), hop.host, hop.port) for hop in chain)
 
 
-class ChannelSocket:
-    """A channel used as the socket of the next SSH connection, whose :meth:`close` can never overtake
-    a :meth:`send`.
-
-    paramiko's Channel checks that it is open and then sends outside its lock, so a write of the
-    connection inside (its reader thread answering the host) can reach the jump host after the close
-    that another thread sent. OpenSSH frees a channel once both sides have closed it and then drops
-    the whole connection on data for it ("data packet referred to nonexistent channel"): every other
-    target sharing that jump connection failed with EOFError, in about one fleet run in four."""
-
-    def __init__(self, channel: paramiko.Channel) -> None:
-        self.channel = channel
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def send(self, data: bytes) -> int:
-        with self._lock:  # bounded: the channel's timeout (paramiko's 0.1 s) ends a wait for window
-            if self._closed:
-                raise OSError("channel closed")
-            return self.channel.send(data)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self.channel.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.channel, name)
-
-
 class JumpChannel:
     """A ``direct-tcpip`` channel through a jump connection, used as the next connection's socket
-    (:attr:`channel`, a :class:`ChannelSocket`); :meth:`release` closes it and frees its place on the
-    jump connection."""
+    (:attr:`channel`, guarded by :class:`agent.bastion.GuardedChannel`); :meth:`release` closes it and
+    frees its place on the jump connection."""
 
     def __init__(self, pool: JumpHosts, link: _JumpLink, channel: paramiko.Channel) -> None:
         self.pool = pool
         self.link = link
-        self.channel = cast(paramiko.Channel, ChannelSocket(channel))
+        self.channel = cast(paramiko.Channel, GuardedChannel(channel))
         self._released = False
 
     def release(self) -> None:

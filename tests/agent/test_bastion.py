@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,11 +17,13 @@ from typing import Any, cast
 import paramiko
 import psutil
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 
 from agent import hostkey
 from agent.audit import AuditLog
 from agent.authkeys import AuthorizedKeysFile
-from agent.bastion import BastionLink, Via, parse_via
+from agent.bastion import BastionError, BastionLink, Via, load_key, parse_via, run_serve_via
 from agent.consent import DenyAll, UnattendedPolicy
 from agent.server import AgentServer, ServerConfig
 from desktop.errors import ConfigError
@@ -208,3 +211,135 @@ def test_deskline_agent_serve_via(sshd_factory: SshdFactory, tmp_path: Path) -> 
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert f"linking to the bastion root@127.0.0.1:{bastion.port}" in err
+
+
+# -- --via-key: any key type paramiko reads ---------------------------------------------------------------------
+
+
+def write_private(path: Path, key: Any, fmt: serialization.PrivateFormat,
+                  encryption: serialization.KeySerializationEncryption | None = None) -> Path:
+    data = key.private_bytes(serialization.Encoding.PEM, fmt, encryption or serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return path
+
+
+def public_line(key: Any, comment: str) -> str:
+    blob = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return f"{blob.decode()} {comment}"
+
+
+KEY_KINDS = {
+    "rsa-openssh": (lambda: rsa.generate_private_key(65537, 2048), serialization.PrivateFormat.OpenSSH, "ssh-rsa",
+                    "RSA"),
+    "rsa-pem": (lambda: rsa.generate_private_key(65537, 2048), serialization.PrivateFormat.TraditionalOpenSSL,
+                "ssh-rsa", "RSA"),
+    "ecdsa": (lambda: ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.OpenSSH,
+              "ecdsa-sha2-nistp256", "ECDSA"),
+    "ed25519": (ed25519.Ed25519PrivateKey.generate, serialization.PrivateFormat.OpenSSH, "ssh-ed25519", "ED25519"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KEY_KINDS))
+def test_via_key_of_any_type_logs_in_to_the_bastion(kind: str, sshd_factory: SshdFactory, tmp_path: Path) -> None:
+    make, fmt, name, logged = KEY_KINDS[kind]
+    private = make()
+    path = write_private(tmp_path / "via_key", private, fmt)
+    key = load_key(path)
+    assert key.get_name() == name
+    bastion = sshd_factory(authorized_keys=[public_line(private, "agent link")],
+                           extra_config=["AllowTcpForwarding yes"])
+    known = bastion.write_known_hosts(tmp_path / "known_hosts")
+    link = BastionLink(Via("root", "127.0.0.1", bastion.port), key=key, known_hosts=known,
+                       handle=lambda sock, origin: None, remote_port=free_port(), remote_host="127.0.0.1",
+                       connect_timeout=5)
+    link.start()
+    try:
+        wait_until(link.up.is_set, what=f"the link with a {kind} key")
+    finally:
+        link.stop()
+    assert re.search(rf"Accepted publickey for root from 127\.0\.0\.1 port \d+ ssh2: {logged} ", bastion.log_text())
+
+
+def test_via_key_errors_say_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    encrypted = write_private(tmp_path / "encrypted", ed25519.Ed25519PrivateKey.generate(),
+                              serialization.PrivateFormat.OpenSSH, serialization.BestAvailableEncryption(b"secret"))
+    encrypted_pem = write_private(tmp_path / "encrypted.pem", ec.generate_private_key(ec.SECP256R1()),
+                                  serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.BestAvailableEncryption(b"secret"))
+    dsa_key = write_private(tmp_path / "dsa", dsa.generate_private_key(2048),
+                            serialization.PrivateFormat.TraditionalOpenSSL)
+    junk = tmp_path / "junk"
+    junk.write_text("not a key\n")
+    cases = {
+        encrypted: "is encrypted with a passphrase",
+        encrypted_pem: "is encrypted with a passphrase",
+        dsa_key: "unsupported key type",
+        junk: "not a private key paramiko can read",
+        tmp_path / "missing": "cannot read: No such file or directory",
+        tmp_path: "cannot read: Is a directory",
+    }
+    for path, message in cases.items():
+        with pytest.raises(BastionError, match=re.escape(message)) as caught:
+            load_key(path)
+        assert str(caught.value).startswith(f"--via-key {path}: ")
+    # serve stops before starting anything, with exit 2 and the reason
+    assert run_serve_via("root@127.0.0.1:22", key_file=str(encrypted), known_hosts=str(junk)) == 2
+    assert f"--via-key {encrypted}: the key is encrypted with a passphrase" in capsys.readouterr().err
+
+
+# -- the console through the bastion to an agent that registered there with serve --via ---------------------------
+
+
+def test_console_reaches_a_serve_via_agent_with_jump(sshd_factory: SshdFactory, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end: ``deskline-agent serve --via`` as a process holds its forward on a real OpenSSH
+    bastion; ``deskline-agent run --jump`` reaches it there, checked against the agent's own host key."""
+    from agent.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the console never reads the machine's ~/.ssh
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    engineer = make_key(tmp_path / "engineer", "Ann Engineer")
+    (tmp_path / "authorized_keys").write_text(engineer.public_line + "\n")
+    host_key, _ = hostkey.load_or_create(tmp_path / "host_key")
+    bastion = sshd_factory(authorized_keys=[hostkey.public_line(host_key, "agent"), engineer.public_line],
+                           extra_config=["AllowTcpForwarding yes", "GatewayPorts no"])
+    forward = free_port()
+    known = bastion.write_known_hosts(tmp_path / "known_hosts")
+    with known.open("a") as fh:
+        fh.write(f"[localhost]:{forward} {hostkey.public_line(host_key)}\n")
+    (tmp_path / "deskline.toml").write_text("")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "serve", "--listen", "127.0.0.1:0", "--config",
+         str(tmp_path / "deskline.toml"), "--authorized-keys", str(tmp_path / "authorized_keys"),
+         "--host-key", str(tmp_path / "host_key"), "--audit-log", str(tmp_path / "audit.jsonl"),
+         "--unattended", engineer.fingerprint, "--via", f"root@127.0.0.1:{bastion.port}", "--via-port", str(forward),
+         "--via-known-hosts", str(known)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    argv = ["run", f"ann@localhost:{forward}", "--probe", "cpu", "--ticket", "DL-7", "--jump",
+            f"root@127.0.0.1:{bastion.port}",
+            "-i", str(engineer.path), "--known-hosts", str(known), "--format", "jsonl", "--no-progress"]
+    try:
+        def answered() -> dict[str, Any] | None:
+            assert proc.poll() is None
+            code = main(argv)
+            out, err = capsys.readouterr()
+            assert code in (0, 1), err
+            (record,) = [json.loads(line) for line in out.splitlines()]
+            if code == 0:
+                return cast(dict[str, Any], record)
+            # until the agent has its forward in place, the bastion finds nothing on that port
+            assert record["status"] == "unreachable" and "cannot reach localhost" in record["error"], record
+            return None
+
+        record = wait_until(answered, timeout=20, what="the agent through the bastion")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert record["answer"]["result"]["probes"]["cpu"]["status"] == "ok"
+    assert proc.returncode == 0, err
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert any(r.get("event") == "command" and r.get("ticket") == "DL-7" for r in audit), audit

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -772,3 +773,14 @@ def test_jump_hosts_from_an_ansible_inventory_and_a_targets_file(
     assert [(r["host"], r["status"]) for r in records] == [
         (f"engineer@127.0.0.1:{port}", "ok"), ("pc-anna", "ok"), ("pc-boris", "ok"), ("pc-direct", "ok")]
     assert jump_lab.bastion_logins() == 1  # pc-anna, pc-boris (common args win) and the file's target shared it
+
+
+def test_trust_without_a_port_takes_the_port_of_its_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    """``trust HOST`` means the agent's 2222 (as ``run`` in agent mode); ``--mode dispatch`` OpenSSH's 22.
+    Nothing here is trusted: whatever answers (or not) on those ports, the message names the port tried."""
+    assert main(["trust", "127.0.0.1", "--connect-timeout", "2"]) == 1
+    assert re.search(r"port 2222\)|127\.0\.0\.1:2222\b", capsys.readouterr().err)
+    assert main(["trust", "127.0.0.1", "--mode", "payload", "--connect-timeout", "2"]) == 1
+    assert re.search(r"port 22\)|127\.0\.0\.1:22\b", capsys.readouterr().err)
+    assert main(["trust", "127.0.0.1:2200", "--mode", "dispatch", "--jump", "bad;host"]) == 2
+    assert "--jump: jump host: bad host name" in capsys.readouterr().err

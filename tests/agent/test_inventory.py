@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from agent.inventory import InventoryError, Target, expand_range, gather, parse_target, read_inventory
+from agent.inventory import (
+    InventoryError,
+    Target,
+    expand_range,
+    gather,
+    jump_from_ssh_args,
+    jump_text,
+    parse_jump,
+    parse_target,
+    read_inventory,
+)
 from desktop.errors import UsageError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "inventory"
@@ -196,3 +207,118 @@ def test_default_port_applies_only_where_none_is_named(tmp_path: Path) -> None:
                      default_port=2222)
     assert [(t.name, t.port) for t in targets] == [("laptop", 2222), ("laptop-anna", 2222),
                                                    ("legacy.example.com", 2202)]
+
+
+# -- jump hosts -------------------------------------------------------------------------------------------------
+
+
+def hops(jump: tuple[Target, ...] | None) -> list[tuple[str | None, str, int]] | None:
+    return None if jump is None else [(h.user, h.host, h.port) for h in jump]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("-o ProxyJump=ops@bastion.example.org", [("ops", "bastion.example.org", 22)]),
+        ("-o 'ProxyJump ops@bastion:2200'", [("ops", "bastion", 2200)]),
+        ('-oProxyJump="ops@[2001:db8::1]:22"', [("ops", "2001:db8::1", 22)]),
+        ("-o 'proxyjump = ops@b'", [("ops", "b", 22)]),
+        ("-J a@one:2200,two", [("a", "one", 2200), (None, "two", 22)]),
+        ("-qJ one", [(None, "one", 22)]),
+        ("-C -o ControlMaster=auto -o ControlPersist=60s -i ~/.ssh/-J -J one", [(None, "one", 22)]),
+        ("-J first -o ProxyJump=second", [(None, "first", 22)]),  # ssh keeps the first value
+        ("-o ProxyJump=none -J later", []),
+        ("-J first -o ProxyCommand='nc %h %p'", [(None, "first", 22)]),  # ProxyJump came first: it wins in ssh
+        ("-o StrictHostKeyChecking=no -C", None),
+        ("", None),
+    ],
+)
+def test_jump_hosts_from_ssh_arguments(args: str, expected: list[tuple[str | None, str, int]] | None) -> None:
+    assert hops(jump_from_ssh_args(args)) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("-o ProxyCommand='ssh -W %h:%p bastion'", "ProxyCommand is not supported"),
+        ("-o ProxyJump=", "empty target"),
+        ("-J 'bastion;id'", "jump host: bad host name"),
+        ("-J a,,b", "empty target"),
+        ("-o 'ProxyJump=unclosed", "cannot read the ssh arguments"),
+        ("-J", "-J without its value"),
+    ],
+)
+def test_bad_jump_arguments_are_refused(args: str, message: str) -> None:
+    with pytest.raises(InventoryError, match=re.escape(message)):
+        jump_from_ssh_args(args)
+
+
+def test_parse_jump_and_its_text() -> None:
+    jump = parse_jump("ops@bastion:2200, inner")
+    assert hops(jump) == [("ops", "bastion", 2200), (None, "inner", 22)]
+    assert jump_text(jump) == "ops@bastion:2200,inner:22"
+    assert parse_jump("none") == ()
+    with pytest.raises(InventoryError, match=r"--jump: jump host: bad port"):
+        parse_jump("bastion:ssh", "--jump: ")
+
+
+def test_jump_hosts_from_an_ini_inventory(tmp_path: Path) -> None:
+    f = tmp_path / "hosts.ini"
+    f.write_text(
+        "[laptops]\n"
+        "pc-anna ansible_host=localhost ansible_port=2301\n"
+        "pc-boris ansible_host=localhost ansible_port=2302 ansible_ssh_extra_args='-J other@inner'\n"
+        "pc-carl ansible_port=2303 ansible_ssh_common_args='-o ProxyJump=none'\n"
+        "[laptops:vars]\n"
+        "ansible_ssh_common_args='-o ProxyJump=\"alice@bastion.example.org\"'\n"
+        "[servers]\nweb1\n")
+    got = {t.name: hops(t.jump) for t in read_inventory(f).targets(default_port=2222)}
+    assert got == {
+        "pc-anna": [("alice", "bastion.example.org", 22)],
+        "pc-boris": [("alice", "bastion.example.org", 22)],  # the common args come first on ssh's line: they win
+        "pc-carl": [],  # explicitly direct
+        "web1": None,  # the console's --jump, if any
+    }
+
+
+def test_jump_hosts_from_a_yaml_inventory(tmp_path: Path) -> None:
+    f = tmp_path / "hosts.yml"
+    f.write_text("all:\n  vars:\n    ansible_ssh_extra_args: -J ops@bastion:2200\n  hosts:\n    pc-anna:\n"
+                 "      ansible_host: localhost\n      ansible_port: 2301\n    pc-boris:\n"
+                 "      ansible_ssh_common_args: [not, a, string]\n")
+    with pytest.raises(InventoryError, match=r"hosts\.yml:8: host pc-boris: ansible_ssh_common_args must be a plain"):
+        read_inventory(f).targets()
+    f.write_text(f.read_text().replace("[not, a, string]", "-o ProxyCommand=none"))
+    assert [(t.name, hops(t.jump)) for t in read_inventory(f).targets()] == [
+        ("pc-anna", [("ops", "bastion", 2200)]), ("pc-boris", [("ops", "bastion", 2200)])]
+
+
+def test_inventory_proxy_command_is_refused_with_file_and_host(tmp_path: Path) -> None:
+    f = tmp_path / "hosts.ini"
+    f.write_text("[web]\nweb1\n[web:vars]\nansible_ssh_common_args='-o ProxyCommand=\"ssh -W %h:%p -q bastion\"'\n")
+    with pytest.raises(InventoryError, match=r"hosts\.ini:2: host web1: ansible_ssh_common_args: -o ProxyCommand "
+                                             r"is not supported .* use -o ProxyJump"):
+        read_inventory(f).targets()
+
+
+def test_targets_file_with_jump_hosts(tmp_path: Path) -> None:
+    f = tmp_path / "targets.txt"
+    f.write_text("alice@localhost:2301 jump=alice@bastion.example.org  # pc-anna\n"
+                 "laptop.example.org jump=none\nserver.example.org\n")
+    targets = gather(targets_files=[f], default_port=2222)
+    assert [(t.name, t.port, hops(t.jump)) for t in targets] == [
+        ("alice@localhost:2301", 2301, [("alice", "bastion.example.org", 22)]),
+        ("laptop.example.org", 2222, []), ("server.example.org", 2222, None)]
+    f.write_text("host1 via=bastion\n")
+    with pytest.raises(InventoryError, match=r"targets\.txt:1: unknown option 'via=bastion' after the target"):
+        gather(targets_files=[f])
+    f.write_text("host1 jump=bad;host\n")
+    with pytest.raises(InventoryError, match=r"targets\.txt:1: jump host: bad host name"):
+        gather(targets_files=[f])
+
+
+def test_same_target_through_other_jump_hosts_is_kept_apart(tmp_path: Path) -> None:
+    f = tmp_path / "targets.txt"
+    f.write_text("localhost:2301 jump=bastion-a\nlocalhost:2301 jump=bastion-b\nlocalhost:2301 jump=bastion-a\n")
+    assert [(t.name, hops(t.jump)) for t in gather(targets_files=[f])] == [
+        ("localhost:2301", [(None, "bastion-a", 22)]), ("localhost:2301#2", [(None, "bastion-b", 22)])]
