@@ -22,6 +22,8 @@ Layers (as paramiko's own: Transport -> Channel -> SSHClient, and fabric's Conne
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import getpass
 import hashlib
 import json
@@ -33,7 +35,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -887,7 +889,8 @@ def run_fleet(
     if not targets:
         return []
     results: list[HostResult | None] = [None] * len(targets)
-    with ThreadPoolExecutor(max_workers=min(parallel, len(targets)), thread_name_prefix="deskline-run") as pool:
+    with _rare_full_collections(), \
+            ThreadPoolExecutor(max_workers=min(parallel, len(targets)), thread_name_prefix="deskline-run") as pool:
         futures = {pool.submit(run_host, t, request, runner, options): i for i, t in enumerate(targets)}
         for count, future in enumerate(as_completed(futures), 1):
             result = future.result()
@@ -895,6 +898,24 @@ def run_fleet(
             if progress is not None:
                 progress(result, count, len(targets))
     return [r for r in results if r is not None]
+
+
+#: Young collections before the collector considers a full one, during a fleet run (Python's default: 10).
+FLEET_GC_THRESHOLD2 = 100
+
+
+@contextlib.contextmanager
+def _rare_full_collections() -> Iterator[None]:
+    """The answers a fleet run keeps (a full report is some 10,000 objects) make each full collection of
+    the cyclic garbage collector cost more as the run goes: 2 or 3 of them took 180-280 ms of the
+    console's 0.6-1.1 s for 100 reports. Considering a full collection ten times less often leaves one,
+    while the young collections that free each connection's reference cycles run as before."""
+    low, middle, high = gc.get_threshold()
+    gc.set_threshold(low, middle, max(high, FLEET_GC_THRESHOLD2))
+    try:
+        yield
+    finally:
+        gc.set_threshold(low, middle, high)
 
 
 # ------------------------------------------------------------------------------------------ trust

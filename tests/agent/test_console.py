@@ -784,3 +784,17 @@ def test_trust_without_a_port_takes_the_port_of_its_mode(capsys: pytest.CaptureF
     assert re.search(r"port 22\)|127\.0\.0\.1:22\b", capsys.readouterr().err)
     assert main(["trust", "127.0.0.1:2200", "--mode", "dispatch", "--jump", "bad;host"]) == 2
     assert "--jump: jump host: bad host name" in capsys.readouterr().err
+
+
+def test_a_fleet_run_considers_full_collections_rarely_and_restores_the_collector() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    port = free_port()  # nothing listens: each host fails at once, and the run goes on
+    targets = [Target(name=f"h{i}", host="127.0.0.1", port=port, user="x") for i in range(3)]
+    results = console.run_fleet(targets, Request.make("ping"), ProtocolRunner("agent"), SshOptions(),
+                                parallel=2, progress=lambda r, done, total: seen.append(gc.get_threshold()))
+    assert [r.status for r in results] == [console.UNREACHABLE] * 3
+    assert seen and all(t == (before[0], before[1], max(before[2], console.FLEET_GC_THRESHOLD2)) for t in seen)
+    assert gc.get_threshold() == before
