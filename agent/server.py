@@ -56,6 +56,7 @@ import dataclasses
 import ipaddress
 import logging
 import math
+import os
 import secrets
 import signal
 import socket
@@ -65,7 +66,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 from paramiko.common import (
@@ -84,6 +85,9 @@ from agent.consent import ConsentGate, ConsentRequest, Denial, DenyAll, Grant, U
 from agent.protocol import Command, Exit, ProtocolError, refusal
 from desktop import __version__
 from desktop.errors import ConfigError, DesklineError
+
+if TYPE_CHECKING:
+    from desktop.config import Settings
 
 log = logging.getLogger("deskline.agent")
 
@@ -154,13 +158,65 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, port
 
 
-def default_paths() -> dict[str, Path]:
-    """Where the agent keeps its files when the settings name none: the platform's data folder."""
+#: Where ``serve`` run as root (a system service, as IT deploys it) keeps its files when the flags and
+#: settings name none. Linux and other Unix systems follow the Filesystem Hierarchy Standard: IT's list of
+#: engineer keys is configuration (``/etc``; the agent never makes that folder, IT's tooling does), the
+#: generated host key is the application's state (``/var/lib``: sshd's ``/etc/ssh`` keys are the
+#: operating system's own), the audit log is a log (``/var/log``). macOS: configuration beside IT's
+#: policy file in ``/Library/Application Support/Deskline`` (as :func:`desktop.config.default_policy_path`),
+#: state in ``/var/db`` (the BSD ``/var/lib``, hier(7)), logs in ``/Library/Logs`` (Console shows it).
+#: Windows has no system branch yet: a service there gets its account's data folder. Tests point
+#: :data:`SYSTEM_ROOT` at a temporary folder instead of the real ``/``.
+SYSTEM_PATHS: dict[str, dict[str, Path]] = {
+    "posix": {"authorized_keys": Path("/etc/deskline/agent/authorized_keys"),
+              "host_key": Path("/var/lib/deskline/agent/host_ed25519_key"),
+              "audit_log": Path("/var/log/deskline/agent-audit.jsonl")},
+    "darwin": {"authorized_keys": Path("/Library/Application Support/Deskline/agent/authorized_keys"),
+               "host_key": Path("/var/db/deskline/agent/host_ed25519_key"),
+               "audit_log": Path("/Library/Logs/Deskline/agent-audit.jsonl")},
+}
+SYSTEM_ROOT = Path("/")
+
+
+def user_paths() -> dict[str, Path]:
+    """The per-user defaults: ``agent/`` in the account's Deskline data folder (platformdirs)."""
     from platformdirs import user_data_path  # imported late: only needed without explicit paths
 
     base = user_data_path("deskline", appauthor=False) / "agent"
     return {"authorized_keys": base / "authorized_keys", "host_key": base / "host_ed25519_key",
             "audit_log": base / "audit.jsonl"}
+
+
+def runs_as_system() -> bool:
+    """Whether the agent runs as a system service: as root (effective uid 0) on a Unix system."""
+    return sys.platform != "win32" and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+PATH_NAMES = ("authorized_keys", "host_key", "audit_log")
+
+
+def default_paths(names: Sequence[str] = PATH_NAMES) -> dict[str, Path]:
+    """Where the agent keeps its files (those of ``names``) when the flags and settings name none.
+
+    As root on Unix: the system folders of :data:`SYSTEM_PATHS`. Earlier versions gave root its own data
+    folder (``/root/.local/share/deskline/agent``), so a host key or authorized_keys found there and not
+    yet in its system place is still used, with a warning that says where to move it: a new host key
+    would make every enrolled engineer's console refuse the machine, a new empty authorized_keys every
+    engineer. The audit log simply starts in its new place. Otherwise (any other user, and Windows):
+    the per-user data folder of :func:`user_paths`.
+    """
+    if not runs_as_system():
+        return {name: path for name, path in user_paths().items() if name in names}
+    table = SYSTEM_PATHS["darwin" if sys.platform == "darwin" else "posix"]
+    paths = {name: SYSTEM_ROOT / table[name].relative_to(table[name].anchor) for name in names}
+    legacy_paths = user_paths()
+    for name in {"host_key", "authorized_keys"}.intersection(names):
+        legacy = legacy_paths[name]
+        if not paths[name].exists() and legacy.exists():
+            log.warning("%s: found in root's own data folder; using it. Move it to %s (with sudo mv), "
+                        "or name it in agent.%s", legacy, paths[name], name)
+            paths[name] = legacy
+    return paths
 
 
 @dataclass(frozen=True)
@@ -1246,8 +1302,13 @@ def _say(text: str, *, out: bool = False) -> None:
     stream.flush()
 
 
-def _setting_path(value: str | None, setting: str, default: Path) -> Path:
-    return Path(value) if value else Path(setting) if setting else default
+def _chosen_paths(settings: Settings, **flags: str | None) -> dict[str, Path]:
+    """Each file's path: its flag, else its ``agent.<name>`` setting, else :func:`default_paths` (asked
+    only for the files neither names, so a file left in root's old folder is not warned about then)."""
+    chosen = {name: value or settings[f"agent.{name}"] for name, value in flags.items()}
+    missing = [name for name, value in chosen.items() if not value]
+    defaults = default_paths(missing) if missing else {}
+    return {name: Path(value) if value else defaults[name] for name, value in chosen.items()}
 
 
 def run_fingerprint(*, host_key: str | None = None, config: str | None = None, public: bool = False) -> int:
@@ -1257,7 +1318,7 @@ def run_fingerprint(*, host_key: str | None = None, config: str | None = None, p
 
     try:
         settings = desktop_config.load(config)
-        path = _setting_path(host_key, settings["agent.host_key"], default_paths()["host_key"])
+        path = _chosen_paths(settings, host_key=host_key)["host_key"]
         key, created = hostkey.load_or_create(path)
     except DesklineError as exc:
         _say(f"deskline-agent: {exc}")
@@ -1280,7 +1341,6 @@ def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
     unless ``MALLOC_ARENA_MAX`` is set already. Call it before the process starts threads; arenas made
     earlier stay. Returns whether the cap was applied: only on Linux with glibc."""
     import ctypes
-    import os
 
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return False
@@ -1312,10 +1372,8 @@ def run_serve(*, listen: str | None = None, authorized_keys: str | None = None, 
         check_paramiko()
         settings = desktop_config.load(config)
         server_config = config_from_settings(settings, listen)
-        paths = default_paths()
-        key_path = _setting_path(host_key, settings["agent.host_key"], paths["host_key"])
-        keys_path = _setting_path(authorized_keys, settings["agent.authorized_keys"], paths["authorized_keys"])
-        log_path = _setting_path(audit_log, settings["agent.audit_log"], paths["audit_log"])
+        paths = _chosen_paths(settings, host_key=host_key, authorized_keys=authorized_keys, audit_log=audit_log)
+        key_path, keys_path, log_path = paths["host_key"], paths["authorized_keys"], paths["audit_log"]
         key, created = hostkey.load_or_create(key_path)
         audit = AuditLog(log_path, max_bytes=settings["agent.audit_max_bytes"], keep=settings["agent.audit_keep"])
     except DesklineError as exc:

@@ -1336,6 +1336,120 @@ def test_fingerprint_command(tmp_path: Path) -> None:
     assert p.returncode == 0 and out.startswith("ssh-ed25519 ") and err == ""
 
 
+@pytest.fixture
+def system_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary ``/`` for the agent's system folders, a temporary home data folder (XDG_DATA_HOME) for
+    the per-user ones, and an empty machine policy file, so nothing here reads or writes the real ones."""
+    root = tmp_path / "root"
+    root.mkdir()
+    monkeypatch.setattr(server_module, "SYSTEM_ROOT", root)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))
+    (tmp_path / "policy.toml").write_text("")
+    monkeypatch.setenv("DESKLINE_POLICY", str(tmp_path / "policy.toml"))
+    monkeypatch.delenv("DESKLINE_CONFIG", raising=False)
+    return root
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="root is a Unix idea; Windows keeps per-user paths")
+def test_default_paths_are_system_folders_as_root_and_per_user_otherwise(system_root: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert server_module.default_paths() == {
+        "authorized_keys": system_root / "etc/deskline/agent/authorized_keys",
+        "host_key": system_root / "var/lib/deskline/agent/host_ed25519_key",
+        "audit_log": system_root / "var/log/deskline/agent-audit.jsonl"}
+    assert not (system_root / "etc").exists()  # asking makes no folder
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert server_module.default_paths(["host_key", "audit_log"]) == {
+        "host_key": system_root / "var/db/deskline/agent/host_ed25519_key",
+        "audit_log": system_root / "Library/Logs/Deskline/agent-audit.jsonl"}
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    home = Path(os.environ["XDG_DATA_HOME"]) / "deskline" / "agent"
+    assert server_module.default_paths() == {"authorized_keys": home / "authorized_keys",
+                                             "host_key": home / "host_ed25519_key",
+                                             "audit_log": home / "audit.jsonl"}
+
+
+@pytest.mark.allow_warning_logs  # the missing authorized_keys file is logged, as it should be
+def test_as_root_fingerprint_and_serve_use_the_system_folders(system_root: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Root is faked with ``runs_as_system`` rather than os.geteuid: the host key checks compare the
+    key's owner (this test's user) with the effective uid, and would rightly refuse a key root does
+    not own."""
+    monkeypatch.setattr(server_module, "runs_as_system", lambda: True)
+    settings = tmp_path / "deskline.toml"
+    settings.write_text("")
+    key_path = system_root / "var/lib/deskline/agent/host_ed25519_key"
+    assert server_module.run_fingerprint(config=str(settings)) == 0
+    out, err = capsys.readouterr()
+    assert f"made a new host key in {key_path}" in err
+    assert out.strip() == hostkey.fingerprint(hostkey.load(key_path))
+    assert key_path.stat().st_mode & 0o777 == 0o600 and key_path.parent.stat().st_mode & 0o777 == 0o700
+    servers: list[AgentServer] = []
+    stop = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(server_module.run_serve(
+        listen="127.0.0.1:0", config=str(settings), ready=servers.append, stop=stop)), daemon=True)
+    thread.start()
+    try:
+        server = until(lambda: servers, timeout=30, what="serve to listen")[0]
+        assert hostkey.fingerprint(server.host_key) == out.strip()  # the same key, not a new one
+    finally:
+        stop.set()
+        thread.join(30)
+    assert codes == [0]
+    err = capsys.readouterr().err
+    log_path = system_root / "var/log/deskline/agent-audit.jsonl"
+    assert f"0 engineer key(s) from {system_root / 'etc/deskline/agent/authorized_keys'}; audit log {log_path}" in err
+    assert f"{out.strip()} in {key_path}" in err and "(new)" not in err
+    assert log_path.stat().st_mode & 0o777 == 0o600 and log_path.parent.stat().st_mode & 0o777 == 0o700
+    events = [r["event"] for r in reversed(list(read_records(log_path)))]
+    assert events[0] == "start" and events[-1] == "stop"
+    assert not (system_root / "etc").exists()  # IT's configuration folder: made by IT, never by the agent
+    assert not (tmp_path / "home").exists()  # nothing in root's own data folder
+
+
+def test_as_root_flags_and_settings_win_over_the_system_folders(system_root: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_module, "runs_as_system", lambda: True)
+    settings = tmp_path / "deskline.toml"
+    settings.write_text(f'[agent]\nhost_key = "{tmp_path / "from-settings"}"\n')
+    assert server_module.run_fingerprint(config=str(settings)) == 0
+    assert (tmp_path / "from-settings").is_file()
+    assert server_module.run_fingerprint(host_key=str(tmp_path / "from-flag"), config=str(settings)) == 0
+    assert (tmp_path / "from-flag").is_file()
+    assert list(system_root.iterdir()) == []
+
+
+@pytest.mark.allow_warning_logs
+@pytest.mark.skipif(sys.platform == "win32", reason="root is a Unix idea")
+def test_as_root_a_key_left_in_roots_old_data_folder_is_kept_until_moved(system_root: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Earlier versions put root's files in /root/.local/share/deskline/agent: a new host key there would
+    make every enrolled console refuse the machine, so the old one is used, with a warning to move it."""
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    old = Path(os.environ["XDG_DATA_HOME"]) / "deskline" / "agent"
+    old.mkdir(parents=True)
+    (old / "host_ed25519_key").write_text("old key")
+    (old / "audit.jsonl").write_text("")
+    new_key = system_root / "var/lib/deskline/agent/host_ed25519_key"
+    paths = server_module.default_paths()
+    assert paths["host_key"] == old / "host_ed25519_key"
+    assert paths["audit_log"] == system_root / "var/log/deskline/agent-audit.jsonl"  # a log just starts anew
+    assert paths["authorized_keys"] == system_root / "etc/deskline/agent/authorized_keys"  # none in the old one
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and f"Move it to {new_key}" in warned[0]
+    caplog.clear()
+    assert server_module.default_paths(["audit_log"])  # not asked for the host key: no warning
+    assert not caplog.records
+    new_key.parent.mkdir(parents=True)
+    new_key.write_text("moved")
+    assert server_module.default_paths()["host_key"] == new_key and not caplog.records
+
+
 @needs_ssh
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_serve_command_runs_until_signalled(tmp_path: Path, signum: int) -> None:
