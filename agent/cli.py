@@ -1,14 +1,13 @@
 """The ``deskline-agent`` command: ``serve`` (the SSH agent on the user's machine), ``fingerprint``, the
 engineer's ``run``, ``trust`` and ``diff``, ``dispatch`` (the forced command IT installs for plain
-OpenSSH), and ``probe``/``probes``, which run the probes here and print the redacted report as JSON:
-what an engineer gets over SSH. Exit codes follow ``deskline``: 0 success, 2 bad input,
+OpenSSH), and ``probe``/``probes``, which answer here, with this machine's settings and IT's policy,
+exactly what the agent answers an engineer over SSH. Exit codes follow ``deskline``: 0 success, 2 bad input,
 70 internal error. See docs/agent.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
@@ -16,20 +15,39 @@ from desktop import __version__
 from desktop.errors import DesklineError
 
 
+def _fingerprint(text: str) -> str:
+    """argparse type of ``serve --unattended``: a key fingerprint, checked as ``agent.unattended`` is."""
+    from desktop.config import fingerprint_problem
+
+    problem = fingerprint_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deskline-agent", description="Deskline agent: remote diagnostics.")
     parser.add_argument("--version", action="version", version=f"deskline-agent {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("probe", help="run probes on this machine and print the redacted report as JSON")
-    p.add_argument("names", nargs="*", help="probe names (default: all)")
-    sub.add_parser("probes", help="list the probe names, one per line")
+    p = sub.add_parser("probe", help="run probes here and print the answer the agent would send over SSH",
+                       description="Runs `probe NAME ...` (no names: `report`) through the agent's own engine "
+                                   "with this machine's settings and IT's policy (probes.disabled, [probes], "
+                                   "[thresholds], report.pseudonymize) and prints the answer document, one "
+                                   "line of JSON, exactly as the agent sends it. Exit codes: the answer's "
+                                   "(0 ok, 2 bad input, 4 a probe IT disabled, 70 internal error); 2 for "
+                                   "broken settings.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="probe names (default: all, as `report`)")
+    p.add_argument("--config", metavar="FILE", help="Deskline settings file (as serve; the policy applies too)")
+    ps = sub.add_parser("probes", help="list the probes the agent lists, one per line; IT's disabled marked")
+    ps.add_argument("--config", metavar="FILE", help="Deskline settings file (as serve; the policy applies too)")
+    ps.add_argument("--json", action="store_true", help="print the agent's `probes` answer document instead")
     s = sub.add_parser("serve", help="run the agent's SSH server until SIGINT or SIGTERM")
     s.add_argument("--listen", metavar="HOST:PORT", help="address to listen on (default: agent.listen)")
     s.add_argument("--authorized-keys", metavar="FILE", help="the engineers' keys (authorized_keys format)")
     s.add_argument("--host-key", metavar="FILE", help="the agent's host key (made on first start)")
     s.add_argument("--audit-log", metavar="FILE", help="the audit log (JSON lines)")
     s.add_argument("--config", metavar="FILE", help="Deskline settings file")
-    s.add_argument("--unattended", metavar="FINGERPRINT", action="append", default=[],
+    s.add_argument("--unattended", metavar="FINGERPRINT", action="append", default=[], type=_fingerprint,
                    help="a key fingerprint (SHA256:...) that may run commands without asking; repeatable")
     s.add_argument("--via", metavar="USER@BASTION[:PORT]", help="also keep a link to this OpenSSH bastion and be "
                    "reachable through it (ssh -J); reconnects with backoff")
@@ -146,22 +164,48 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  known_hosts=args.via_known_hosts, **serve)
         return server.run_serve(**serve)
 
-    from desktop.diagnostics import registry, report
+    return _local(args.command, args.names if args.command == "probe" else [], args.config,
+                  as_json=args.command == "probes" and args.json)
+
+
+def _local(command: str, names: Sequence[str], config: str | None, *, as_json: bool = False) -> int:
+    """``probe``/``probes``: the agent's answer on this machine, built as ``serve`` builds it (the same
+    settings and policy, the same parser and :func:`agent.commands.execute`), without SSH or consent."""
+    from agent import commands, protocol
+    from desktop import config as desktop_config
+    from desktop.diagnostics import registry
 
     try:
-        if args.command == "probes":
-            for probe in registry.probes():
-                print(probe.name)
-            return 0
-        selected = registry.select(list(args.names))
-        rep = report.build(selected, collector="agent")
+        settings = desktop_config.load(config)
+        # as serve's AgentServer.probe_settings: [probes] with "disabled" holding IT's switched-off probes
+        probe_settings = settings.probe_settings()
+        probe_settings["disabled"] = sorted(set(settings["probes.disabled"]))
+        known = tuple(p.name for p in registry.probes())
     except DesklineError as exc:
-        print(f"deskline-agent: {exc}", file=sys.stderr)
+        print(f"deskline-agent {command}: {exc}", file=sys.stderr)
         return 2
-    json.dump(rep.document, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
-    return 0
-
+    line = "probes" if command == "probes" else " ".join(["probe", *names]) if names else "report"
+    try:
+        parsed = protocol.parse(line, known)
+    except protocol.ProtocolError as exc:
+        document = protocol.refusal(line.split(" ", 1)[0], exc.exit, str(exc))
+    else:
+        document = commands.execute(parsed, probe_settings=probe_settings, thresholds=settings.section("thresholds"),
+                                    pseudonymize=settings["report.pseudonymize"],
+                                    keep_private_ips=settings["report.keep_private_ips"],
+                                    remote_arguments=tuple(settings["agent.remote_arguments"]))
+    if not document["ok"]:
+        print(f"deskline-agent {command}: {document['error']['message']}", file=sys.stderr)
+    if command == "probes" and document["ok"] and not as_json:
+        disabled = set(probe_settings["disabled"])
+        for entry in document["result"]:
+            mark = "  (disabled)" if entry["name"] in disabled else ""
+            print(f"{entry['name']}{mark}")
+        return 0
+    sys.stdout.flush()
+    sys.stdout.buffer.write(protocol.encode(document))
+    sys.stdout.flush()
+    return int(document["exit"])
 
 if __name__ == "__main__":
     sys.exit(main())

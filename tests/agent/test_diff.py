@@ -26,7 +26,7 @@ STANZA = "Package: {name}\nStatus: install ok installed\nArchitecture: all\nVers
 
 # Collect a report, stage the change, collect again: in a private mount namespace, so the machine's
 # disks and package database are never touched. $1 a folder for a small tmpfs, $2 the package database
-# the namespace sees, $3 what it holds afterwards, $4 python, $5 and $6 the two reports.
+# the namespace sees, $3 what it holds afterwards, $4 python, $5 and $6 the two answers.
 STAGE = """set -e
 mount -t tmpfs -o size=4m deskline-test "$1"
 mount --bind "$2" /var/lib/dpkg/status
@@ -68,6 +68,10 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
                            sys.executable, str(a), str(b)], capture_output=True, text=True, env=env, cwd=ROOT,
                           timeout=120)
     assert done.returncode == 0, done.stderr
+    for path in (a, b):  # `deskline-agent probe` prints the agent's answer: the tests below want the reports
+        document = json.loads(path.read_text())
+        assert document["ok"] is True and document["command"] == "probe", document
+        path.write_text(json.dumps(document["result"]))
     return a, b, fill
 
 
