@@ -21,11 +21,12 @@ from desktop.errors import DesklineError
 log = logging.getLogger("deskline.agent")
 
 
-def probe_table(remote_arguments: Collection[str] = ()) -> list[dict[str, Any]]:
+def probe_table(remote_arguments: Collection[str] = (), disabled: Collection[str] = ()) -> list[dict[str, Any]]:
     """Every probe with its field table and the arguments it accepts on this machine, as ``probes`` answers
-    (restricted arguments only where ``remote_arguments``, IT's ``agent.remote_arguments``, lists them)."""
+    (restricted arguments only where ``remote_arguments``, IT's ``agent.remote_arguments``, lists them),
+    and whether IT switched it off here (``disabled``: asking for it is refused as not allowed)."""
     return [
-        {"name": p.name, "title": p.title,
+        {"name": p.name, "title": p.title, "disabled": p.name in disabled,
          "fields": [{"name": f.name, "type": f.type, "unit": f.unit, "doc": f.doc} for f in p.fields],
          "arguments": [a.table() for a in accepted_arguments((p,), remote_arguments).values()]}
         for p in registry.probes()
@@ -133,7 +134,7 @@ def execute(
             return answer("ping", {"agent": "deskline-agent", "version": __version__,
                                    "platform": current_platform(), "time": time.time()})
         if command.name == "probes":
-            return answer("probes", probe_table(remote_arguments))
+            return answer("probes", probe_table(remote_arguments, set((probe_settings or {}).get("disabled", ()))))
         if command.name in ("probe", "report", "check"):
             names = list(command.probes) if command.name == "probe" else []
             disabled = set((probe_settings or {}).get("disabled", ()))

@@ -381,3 +381,10 @@ def test_logs_reads_the_source_the_command_names(tmp_path: Path, monkeypatch: py
     journal = execute(parse("logs journal", PROBES))["result"]
     assert journal["status"] == "failed" and journal["data"] is None
     assert journal["error"].startswith("the journal cannot be read: no journal files")
+
+
+def test_probes_answer_says_which_probes_it_switched_off() -> None:
+    answer = execute(parse("probes", PROBES), probe_settings={"disabled": ["printers"]})
+    table = {p["name"]: p for p in answer["result"]}
+    assert set(table) == set(PROBES)  # a disabled probe is known, and refused by name as not allowed
+    assert table["printers"]["disabled"] is True and table["memory"]["disabled"] is False
