@@ -33,7 +33,7 @@ import re
 import struct
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -332,6 +332,10 @@ class KeySet:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_blob.values())
+
+    def __iter__(self) -> Iterator[AuthorizedKey]:
+        for lines in self._by_blob.values():
+            yield from lines
 
     def check(self, blob: bytes, address: str, now: float | None = None) -> tuple[AuthorizedKey | None, str]:
         """The first line for ``blob`` that lets ``address`` in, or None and the reason for refusal."""

@@ -1352,6 +1352,21 @@ def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
         return False
 
 
+def warn_unmatched_unattended(fingerprints: Sequence[str], keys: KeySet, keys_path: Path | str,
+                              origins: Mapping[str, str]) -> None:
+    """Log a warning for each unattended fingerprint no key of ``keys`` has: it grants nothing (checked
+    once, at start; ``origins`` says where a fingerprint was set, else it came from --unattended)."""
+    import difflib
+
+    known = {key.fingerprint: key.engineer for key in keys}
+    for fp in dict.fromkeys(fingerprints):
+        if fp not in known:
+            close = difflib.get_close_matches(fp, known, n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]}, {known[close[0]]}?)" if close else ""
+            log.warning("unattended key %s (%s) matches no key in %s: it lets nobody run unattended%s",
+                        fp, origins.get(fp, "--unattended"), keys_path, hint)
+
+
 def run_serve(*, listen: str | None = None, authorized_keys: str | None = None, host_key: str | None = None,
               audit_log: str | None = None, config: str | None = None, unattended: Sequence[str] = (),
               gate_factory: Callable[[], ConsentGate] | None = None, ready: Callable[[AgentServer], None] | None = None,
@@ -1387,6 +1402,8 @@ def run_serve(*, listen: str | None = None, authorized_keys: str | None = None, 
     fingerprints = [*settings["agent.unattended"], *unattended]
     gate: ConsentGate = UnattendedPolicy(fingerprints, fallback) if fingerprints else fallback
     keys = AuthorizedKeysFile(keys_path)
+    origins = dict.fromkeys(settings["agent.unattended"], settings.sources.get("agent.unattended", "settings"))
+    warn_unmatched_unattended(fingerprints, keys.current(), keys_path, origins)
     server = AgentServer(server_config, key, keys, audit, gate)
     finished = stop if stop is not None else threading.Event()
     previous: dict[signal.Signals, Any] = {}

@@ -9,6 +9,7 @@ and line; unknown keys are errors, never silently ignored.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sys
@@ -43,6 +44,17 @@ class Setting:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    #: For a list setting: what is wrong with one item (with a hint), or None when it is fine.
+    item_check: Callable[[str], str | None] | None = None
+
+    def bad_item(self, value: Any) -> tuple[str, str] | None:
+        """The first item of a list ``value`` that ``item_check`` refuses, and why; None when all pass."""
+        if self.item_check is not None and isinstance(value, list):
+            for item in value:
+                problem = self.item_check(item) if isinstance(item, str) else None
+                if problem:
+                    return item, problem
+        return None
 
     def check(self, value: Any) -> str | None:
         """None when ``value`` fits this setting, else what is wrong with it, in words."""
@@ -74,7 +86,8 @@ class Setting:
             for k, v in value.items():
                 if self.minimum is not None and v < self.minimum:
                     return f"{k} = {v} is below the minimum {self.minimum:g}"
-        return None
+        bad = self.bad_item(value)
+        return bad[1] if bad else None
 
 
 _KIND_NAMES = {bool: "true or false", str: "a string", int: "a whole number", float: "a number"}
@@ -96,6 +109,84 @@ def _kind(value: Any) -> str:
 
 def _s(key: str, type_: type, default: Any, title: str, description: str, **kw: Any) -> Setting:
     return Setting(key, type_, default, title, description, **kw)
+
+
+#: A key fingerprint as ``ssh-keygen -lf`` prints it and the agent compares it (agent.authkeys.fingerprint):
+#: SHA256, then the 32-byte digest in unpadded base64, 43 characters whose last carries 2 zero bits.
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]")
+_FINGERPRINT_IN = re.compile(r"(?<![A-Za-z0-9+/])SHA256:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048](?![A-Za-z0-9+/=])")
+_MD5_FINGERPRINT = re.compile(r"(?:MD5:)?[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){15}")
+_HOW_TO_FINGERPRINT = "ssh-keygen -lf KEYFILE.pub prints it"
+
+
+def fingerprint_problem(value: str) -> str | None:
+    """None when ``value`` is a key fingerprint as the agent compares them (``SHA256:`` and 43 characters
+    of unpadded base64, as ``ssh-keygen -lf`` prints), else what is wrong with it, with a hint: the
+    fingerprint itself when ``value`` is a public key line or an ``ssh-keygen -lf`` line."""
+    if _FINGERPRINT.fullmatch(value):
+        return None
+    shown = repr(value if len(value) <= 60 else value[:57] + "...")
+    text = value.strip()
+    if text != value and _FINGERPRINT.fullmatch(text):
+        return f"{shown} has blanks around the fingerprint (did you mean {text!r}?)"
+    if _MD5_FINGERPRINT.fullmatch(text):
+        return (f"{shown} is an MD5 fingerprint: the agent compares SHA256 ones; "
+                "ssh-keygen -E sha256 -lf KEYFILE.pub prints it")
+    if text[:7].upper() == "SHA256:" and _FINGERPRINT.fullmatch("SHA256:" + text[7:].rstrip("=")):
+        fixed = "SHA256:" + text[7:].rstrip("=")
+        why = "is padded with '='" if text[:7] == "SHA256:" else "must start with SHA256: in capitals"
+        return f"{shown} {why} (did you mean {fixed!r}?)"
+    if _FINGERPRINT.fullmatch("SHA256:" + text.rstrip("=")):
+        return f"{shown} lacks the SHA256: prefix (did you mean {'SHA256:' + text.rstrip('=')!r}?)"
+    key_hint = _public_key_hint(text)
+    if key_hint:
+        return f"{shown} is not a key fingerprint: {key_hint}"
+    found = _FINGERPRINT_IN.search(text)
+    if found:
+        return (f"{shown} is not a key fingerprint alone: an ssh-keygen -lf line? "
+                f"its fingerprint is {found.group(0)!r}")
+    if text.startswith("SHA256:"):
+        digest = text[7:]
+        if len(digest) != 43 or not re.fullmatch(r"[A-Za-z0-9+/]*", digest):
+            return (f"{shown} is not a key fingerprint: after SHA256: come 43 characters of base64, "
+                    f"not {len(digest)}{'' if re.fullmatch(r'[A-Za-z0-9+/]*', digest) else ' with others'} "
+                    f"(cut short or mistyped? {_HOW_TO_FINGERPRINT})")
+        return (f"{shown} cannot be a SHA256 fingerprint: no digest ends in {digest[-1]!r} "
+                f"(mistyped? {_HOW_TO_FINGERPRINT})")
+    return (f"{shown} is not a key fingerprint (a key's comment or a user name is not enough): give "
+            f"SHA256: and 43 characters, as ssh-keygen -lf KEYFILE.pub prints")
+
+
+def _public_key_hint(text: str) -> str | None:
+    """What to say when ``text`` is a public key (an authorized_keys line, or only its base64): its
+    fingerprint, or why the agent would not take that key; None when it is no key at all."""
+    import base64
+    import binascii
+
+    # the agent owns the key format: parse as it parses authorized_keys (late: the agent imports this module)
+    from agent.authkeys import KEY_TYPES, UNSUPPORTED_TYPES, AuthorizedKeysError, parse_line
+
+    what = "a public key line?"
+    if text.startswith("AAAA") and " " not in text:  # the base64 of a key, without its type
+        what = "a public key's base64?"
+        try:
+            blob = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        key_type = blob[4:4 + int.from_bytes(blob[:4], "big")].decode("ascii", "replace")
+        if key_type not in KEY_TYPES:
+            return None
+        text = f"{key_type} {text}"
+    words = text.split()
+    if not any(w in KEY_TYPES or w in UNSUPPORTED_TYPES or w.endswith("-cert-v01@openssh.com") for w in words):
+        return None
+    try:
+        key = parse_line(text)
+    except AuthorizedKeysError as exc:
+        return f"{what} the agent cannot take that key: {exc}"
+    if key is None:
+        return None
+    return f"{what} its fingerprint is {key.fingerprint!r}"
 
 
 SCHEMA: tuple[Setting, ...] = (
@@ -350,7 +441,7 @@ SCHEMA: tuple[Setting, ...] = (
        minimum=60, maximum=86400),
     _s("agent.unattended", list, [], "Unattended engineer keys",
        "Key fingerprints (SHA256:...) that may run commands without asking the user, who is only "
-       "notified: for servers and unattended machines, set by IT policy."),
+       "notified: for servers and unattended machines, set by IT policy.", item_check=fingerprint_problem),
     _s("agent.remote_arguments", list, [], "Restricted remote arguments",
        "Probe arguments an engineer may set remotely although they are refused by default, because they "
        "make this machine reach the network: network.check_host and network.check_port let an engineer "
@@ -454,6 +545,22 @@ def locate(text: str, key: str) -> int | None:
     return None
 
 
+def _item_line(text: str, line: int | None, setting: Setting, value: Any) -> int | None:
+    """The line of the item of list ``value`` that ``setting`` refuses (an array may span lines), from
+    the key's ``line`` on; else ``line``."""
+    bad = setting.bad_item(value)
+    if bad is None or line is None:
+        return line
+    # as TOML writes it: a basic string escapes " and \ as JSON does; a literal string escapes nothing
+    lines, quoted = text.splitlines(), (json.dumps(bad[0], ensure_ascii=False), f"'{bad[0]}'")
+    for number in range(line, len(lines) + 1):
+        if any(q in lines[number - 1] for q in quoted):
+            return number
+        if number > line and (_KEY.match(lines[number - 1]) or _HEADER.match(lines[number - 1])):
+            break
+    return line
+
+
 #: Migrations: version N -> function turning a version-N flat mapping into version N+1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -487,7 +594,8 @@ def parse(text: str, path: Path | str = "<settings>") -> Settings:
             raise ConfigError(f"{where}: unknown setting {key!r}{_suggest(key)}")
         problem = setting.check(value)
         if problem:
-            raise ConfigError(f"{where}: {key}: {problem}")
+            line = _item_line(text, line, setting, value)
+            raise ConfigError(f"{path}:{line}: {key}: {problem}" if line else f"{where}: {key}: {problem}")
         settings.values[key] = float(value) if setting.type is float else _copy(value)
         settings.sources[key] = where
     _check_consistency(settings, text, path)
@@ -585,7 +693,8 @@ def parse_policy(text: str, path: Path | str = "<policy>") -> Policy:
                 raise ConfigError(f"{at}: [locked]: {key} cannot be locked")
             problem = setting.check(item)
             if problem:
-                raise ConfigError(f"{at}: {key}: {problem}")
+                line = _item_line(text, line, setting, item)
+                raise ConfigError(f"{path}:{line}: {key}: {problem}" if line else f"{at}: {key}: {problem}")
             target[key] = float(item) if setting.type is float else _copy(item)
     both = sorted(set(policy.defaults) & set(policy.locked))
     if both:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import shutil
 import signal
@@ -1499,6 +1500,62 @@ def test_serve_refuses_a_bad_listen_address(tmp_path: Path) -> None:
                    stdout=subprocess.DEVNULL)
     _, err = p.communicate(timeout=30)
     assert p.returncode == 2 and "listen address 'nowhere'" in err
+
+
+def test_serve_refuses_an_unattended_value_that_is_not_a_fingerprint(tmp_path: Path) -> None:
+    """--unattended with a user name or a whole public key line is an argparse error (exit 2), the latter
+    naming the key's fingerprint; the same in the settings file names file and line. Nothing starts."""
+    alice = make_key(tmp_path / "alice", "Alice")
+    common = ("--listen", "127.0.0.1:0", "--host-key", str(tmp_path / "hk"), "--audit-log",
+              str(tmp_path / "a.jsonl"), "--authorized-keys", str(tmp_path / "ak"))
+    for value, said in [("alice", "'alice' is not a key fingerprint"),
+                        (alice.public_line, f"a public key line? its fingerprint is '{alice.fingerprint}'")]:
+        p = _agent_cli("serve", *common, "--unattended", value, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == 2 and "deskline-agent serve: error: argument --unattended: '" in err, err
+        assert said in err.split("argument --unattended: ", 1)[1], err
+    settings = tmp_path / "deskline.toml"
+    settings.write_text(f'[agent]\nunattended = [\n  "{alice.fingerprint}",\n  "Alice",\n]\n')
+    p = _agent_cli("serve", *common, "--config", str(settings), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 2 and f"{settings}:4: agent.unattended: 'Alice' is not a key fingerprint" in err, err
+    assert "listening" not in err and not (tmp_path / "hk").exists()
+
+
+@pytest.mark.allow_warning_logs
+def test_serve_warns_once_of_unattended_keys_that_match_no_key(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """An unattended fingerprint no authorized_keys line has grants nothing: serve says so at start, once
+    per fingerprint, naming where it was set, and the close one when it looks mistyped."""
+    alice, bob, carol = (make_key(tmp_path / name, name.title()) for name in ("alice", "bob", "carol"))
+    keys = tmp_path / "authorized_keys"
+    keys.write_text(f"{alice.public_line}\n{bob.public_line}\n")
+    keys.chmod(0o600)
+    typo = bob.fingerprint[:20] + ("x" if bob.fingerprint[20] != "x" else "y") + bob.fingerprint[21:]
+    settings = tmp_path / "deskline.toml"
+    settings.write_text(f'[agent]\nunattended = ["{alice.fingerprint}", "{typo}"]\n')
+    servers: list[AgentServer] = []
+    stop = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(server_module.run_serve(
+        listen="127.0.0.1:0", authorized_keys=str(keys), host_key=str(tmp_path / "hk"),
+        audit_log=str(tmp_path / "audit.jsonl"), config=str(settings), ready=servers.append, stop=stop,
+        unattended=[carol.fingerprint, carol.fingerprint, alice.fingerprint])), daemon=True)
+    with caplog.at_level(logging.WARNING, logger="deskline.agent"):
+        thread.start()
+        try:
+            until(lambda: servers, timeout=30, what="serve to listen")
+        finally:
+            stop.set()
+            thread.join(30)
+    assert codes == [0]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"unattended key {typo} ({settings}:2) matches no key in {keys}: it lets nobody run unattended "
+        f"(did you mean {bob.fingerprint}, Bob?)",
+        f"unattended key {carol.fingerprint} (--unattended) matches no key in {keys}: it lets nobody run "
+        "unattended",
+    ]
 
 
 def test_commands_that_outlive_their_timeout_are_capped(agent_factory: Factory) -> None:
