@@ -85,6 +85,7 @@ def warm_up(
     probe_settings: Mapping[str, Any] | None = None,
     thresholds: Mapping[str, Any] | None = None,
     pseudonymize: bool = False,
+    keep_private_ips: bool = True,
 ) -> float:
     """Build a report of ``names`` once and throw it away, so that the first engineer's command finds
     everything a report needs loaded and primed: the rule modules imported, the patterns compiled, the
@@ -94,7 +95,7 @@ def warm_up(
     try:
         settings = {**(probe_settings or {}), "processes.sample_seconds": 0.0}
         report.build(registry.select(list(names)), probe_settings=settings, thresholds=thresholds,
-                     pseudonymize=pseudonymize, collector="agent")
+                     pseudonymize=pseudonymize, keep_private_ips=keep_private_ips, collector="agent")
     except Exception:  # noqa: BLE001 - the agent serves without it
         log.warning("warming up the report failed", exc_info=True)
     took = time.perf_counter() - start

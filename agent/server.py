@@ -244,6 +244,7 @@ class ServerConfig:
     probe_settings: Mapping[str, Any] | None = None
     thresholds: Mapping[str, Any] | None = None
     pseudonymize: bool = False
+    keep_private_ips: bool = True
     disabled_probes: tuple[str, ...] = ()
     #: Restricted probe arguments IT lets engineers set (``agent.remote_arguments``; see agent.commands).
     remote_arguments: tuple[str, ...] = ()
@@ -262,7 +263,8 @@ def config_from_settings(settings: Any, listen: str | None = None) -> ServerConf
         consent_timeout=a["consent_timeout"], consent_duration=int(a["consent_duration"]),
         idle_timeout=a["idle_timeout"], probe_settings=settings.probe_settings(),
         thresholds=settings.section("thresholds"),
-        pseudonymize=settings["report.pseudonymize"], disabled_probes=tuple(settings["probes.disabled"]),
+        pseudonymize=settings["report.pseudonymize"], keep_private_ips=settings["report.keep_private_ips"],
+        disabled_probes=tuple(settings["probes.disabled"]),
         remote_arguments=tuple(a["remote_arguments"]), warm_up=True,
     )
 
@@ -896,6 +898,7 @@ class _Connection(paramiko.ServerInterface):
             try:
                 box["answer"] = commands.execute(command, probe_settings=self.server.probe_settings,
                                                  thresholds=config.thresholds, pseudonymize=config.pseudonymize,
+                                                 keep_private_ips=config.keep_private_ips,
                                                  remote_arguments=config.remote_arguments)
             except Exception:  # noqa: BLE001 - logged here; the engineer gets "failed without an answer"
                 log.exception("command %s failed", command.name)
@@ -1175,7 +1178,8 @@ class AgentServer:
             config = self.config
             threading.Thread(
                 target=lambda: commands.warm_up(self.enabled_probes, probe_settings=config.probe_settings,
-                                                thresholds=config.thresholds, pseudonymize=config.pseudonymize),
+                                                thresholds=config.thresholds, pseudonymize=config.pseudonymize,
+                                                keep_private_ips=config.keep_private_ips),
                 name="deskline-agent-warm-up", daemon=True).start()
         return bound
 

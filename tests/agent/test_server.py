@@ -1606,3 +1606,27 @@ def test_serve_caps_malloc_arenas_unless_the_environment_does() -> None:
     theirs = subprocess.run([sys.executable, "-c", _ARENAS_SCRIPT], env=env, capture_output=True, text=True,
                             check=True, cwd=Path(__file__).resolve().parents[2]).stdout.split()
     assert theirs[0] == "False" and int(theirs[1]) <= 3  # the administrator's own setting stands
+
+
+def test_serve_applies_keep_private_ips_from_the_settings(agent_factory: Factory, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from desktop.diagnostics.probes import logs
+
+    (tmp_path / "deskline.toml").write_text("[report]\npseudonymize = true\nkeep_private_ips = false\n")
+    config = config_from_settings(desktop_config.load(str(tmp_path / "deskline.toml")))
+    assert config.pseudonymize and not config.keep_private_ips
+    stamp = (datetime.now(tz=UTC) - timedelta(minutes=5)).isoformat()
+    syslog = tmp_path / "syslog"
+    syslog.write_text(f"{stamp} pc nfs[7]: error: server 10.20.30.40 not responding\n", encoding="utf-8")
+    monkeypatch.setattr(logs, "SYSLOG_FILES", (syslog,))
+    answers = {}
+    for keep in (True, False):
+        agent = agent_factory(pseudonymize=True, keep_private_ips=keep)
+        with client(agent) as c:
+            status, doc = run(c, "logs syslog")
+        assert status == 0 and doc["result"]["data"]["total"] == 1
+        answers[keep] = doc["result"]["data"]["entries"][0]["message"]
+    assert "10.20.30.40" in answers[True]  # a private address is kept unless the settings say otherwise
+    assert "10.20.30.40" not in answers[False] and "not responding" in answers[False]
