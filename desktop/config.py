@@ -404,13 +404,16 @@ SCHEMA: tuple[Setting, ...] = (
        "an address of this machine (or 0.0.0.0) to let engineers connect directly."),
     _s("agent.authorized_keys", str, "", "Engineers' keys",
        "authorized_keys file listing the engineers' public keys (from= and expiry-time= are honoured). "
-       "Empty: agent/authorized_keys in Deskline's data folder."),
-    _s("agent.host_key", str, "", "Agent host key",
-       "The agent's ed25519 host key, made on first start (mode 0600). Empty: agent/host_ed25519_key "
-       "in Deskline's data folder."),
-    _s("agent.audit_log", str, "", "Agent audit log",
-       "JSON-lines audit log of connections, logins, consent and commands. Empty: agent/audit.jsonl in "
+       "Empty: /etc/deskline/agent/authorized_keys for an agent run as root on Linux, else agent/authorized_keys in "
        "Deskline's data folder."),
+    _s("agent.host_key", str, "", "Agent host key",
+       "The agent's ed25519 host key, made on first start (mode 0600). Empty: "
+       "/var/lib/deskline/agent/host_ed25519_key for an agent run as root on Linux, else agent/host_ed25519_key in "
+       "Deskline's data folder."),
+    _s("agent.audit_log", str, "", "Agent audit log",
+       "JSON-lines audit log of connections, logins, consent and commands. Empty: "
+       "/var/log/deskline/agent-audit.jsonl for an agent run as root on Linux, else agent/audit.jsonl in Deskline's "
+       "data folder."),
     _s("agent.audit_max_bytes", int, 4 * 1024 * 1024, "Audit log size",
        "The audit log is rotated when it would grow past this many bytes.",
        minimum=64 * 1024, maximum=1024 * 1024 * 1024),
