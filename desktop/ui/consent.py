@@ -4,8 +4,17 @@
 ``decide`` that asks the user in a dialog. ``decide`` runs in the service's worker thread: it hands the
 question to the GUI thread through a queued signal and waits on a ``threading.Event`` until the user
 answers, the agent stops waiting (``ask.cancelled``: the dialog closes) or the time runs out (no answer
-is a no). The service's events reach the GUI thread the same way and are re-emitted as
-``ctx.consentEvent``; the banner, the sessions page and the tray listen to that.
+is a no).
+
+Questions are shown one at a time, oldest first: requests that arrive while a dialog is open wait in
+the controller's queue, each within its own deadline (the agent's timeout, counted from its arrival),
+and the open dialog says how many wait. A waiting question the agent withdraws or that runs out of
+time leaves the queue unseen; the service records it as it records any other withdrawal or timeout.
+When the user answers, the next one is shown with the time it has left, and its Allow button is held
+back again for :attr:`ConsentDialog.ALLOW_DELAY_MS`.
+
+The service's events reach the GUI thread the same way and are re-emitted as ``ctx.consentEvent``; the
+banner, the sessions page and the tray listen to that.
 
 If the socket cannot be opened (another copy of the app answers already, no usable folder), the app
 runs on without remote sessions and the sessions page says why.
@@ -264,6 +273,16 @@ class ConsentDialog(QDialog):
         self.note.setWordWrap(True)
         outer.addWidget(self.note)
 
+        self._waiting = 0
+        self.waiting = QLabel(self)  # "Also waiting: 1 more request ..." (hidden when none waits)
+        self.waiting.setObjectName("waiting")
+        self.waiting.setWordWrap(True)
+        bold = self.waiting.font()
+        bold.setBold(True)
+        self.waiting.setFont(bold)
+        self.waiting.hide()
+        outer.addWidget(self.waiting)
+
         line = QFrame(self)
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
@@ -370,9 +389,27 @@ class ConsentDialog(QDialog):
         self.allow.setText(self.tr("&Allow"))
         self.allow.setAccessibleName(self.tr("Allow the session"))
         self.progress.setAccessibleName(self.tr("Time left to answer"))
+        self._show_waiting()
         self._tick()
         if self.isVisible():
             self._fit()
+
+    def set_waiting(self, count: int) -> None:
+        """Say that ``count`` more requests wait behind this one (nothing when 0)."""
+        if count != self._waiting:
+            self._waiting = max(0, count)
+            self._show_waiting()
+            if self.isVisible():
+                self._fit()
+
+    def waiting_count(self) -> int:
+        return self._waiting
+
+    def _show_waiting(self) -> None:
+        count = self._waiting
+        self.waiting.setText(plural(self.tr("Also waiting: %n more request(s). You will see the next one after "
+                                            "you answer this one.", "", count), count) if count else "")
+        self.waiting.setVisible(count > 0)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         self._fit()
@@ -599,7 +636,9 @@ class ConsentController(QObject):
         self.problem = ""
         self.details = ""
         self._stopping = threading.Event()
-        self._dialogs: dict[_Question, ConsentDialog] = {}
+        # The question on screen (at most one) and the ones waiting their turn, oldest first.
+        self._current: tuple[_Question, ConsentDialog] | None = None
+        self._queue: list[_Question] = []
         self._notices: dict[str, LiveSession] = {}  # unattended sessions IT's policy allowed (session.notify)
         self._asked.connect(self._show, Qt.ConnectionType.QueuedConnection)
         self._withdrawn.connect(self._withdraw, Qt.ConnectionType.QueuedConnection)
@@ -647,10 +686,13 @@ class ConsentController(QObject):
         """End every session, answer no to open questions, close the socket."""
         self._stopping.set()
         self._refresh.stop()
-        for question, dialog in list(self._dialogs.items()):
+        waiting, self._queue = self._queue, []
+        for question in waiting:
             question.answer(Decision(False, reason=REASON_CLOSING))
-            dialog.withdraw()
-        self._dialogs.clear()
+        current, self._current = self._current, None
+        if current is not None:
+            current[0].answer(Decision(False, reason=REASON_CLOSING))
+            current[1].withdraw()
         if self.available:
             self.service.stop()
             self.available = False
@@ -669,7 +711,12 @@ class ConsentController(QObject):
         return live + sorted((n for n in self._notices.values() if n.expires > now), key=lambda n: n.expires)
 
     def dialogs(self) -> list[ConsentDialog]:
-        return list(self._dialogs.values())
+        """The dialog on screen (one at most: the others wait in :meth:`waiting`)."""
+        return [self._current[1]] if self._current is not None else []
+
+    def waiting(self) -> list[ConsentAsk]:
+        """Requests waiting behind the one on screen, in the order they will be shown."""
+        return [q.ask for q in self._queue]
 
     # -- the service's decide (worker thread)
     def decide(self, ask: ConsentAsk) -> Decision:
@@ -689,11 +736,31 @@ class ConsentController(QObject):
     # -- GUI thread
     @Slot(object)
     def _show(self, question: _Question) -> None:
-        if question.answered.is_set():
-            return  # withdrawn before it could be shown
+        """A new question: on screen now if none is, else in the queue (by arrival: two agents' workers
+        may hand theirs over in either order)."""
+        if question.answered.is_set() or self._stopping.is_set():
+            return  # withdrawn (or the app closing) before it could be shown
+        self._queue.append(question)
+        self._queue.sort(key=lambda q: q.ask.received)
+        if self._current is None:
+            self._next()
+        else:
+            self._count_waiting()
+
+    def _next(self) -> None:
+        """Show the oldest question still open, if no dialog is on screen."""
+        if self._current is not None or self._stopping.is_set():
+            return
+        # a question that ran out of time in the queue leaves by its worker's _withdrawn; this only
+        # skips one whose signal is still on its way
+        self._queue = [q for q in self._queue if not q.answered.is_set()]
+        if not self._queue:
+            return
+        question = self._queue.pop(0)
         dialog = ConsentDialog(question.ask)
         dialog.answered.connect(lambda decision, q=question: self._answered(q, decision))
-        self._dialogs[question] = dialog
+        self._current = (question, dialog)
+        self._count_waiting()
         if self.window is not None and hasattr(self.window, "bring_to_front"):
             self.window.bring_to_front()
         dialog.show()
@@ -701,15 +768,31 @@ class ConsentController(QObject):
         dialog.activateWindow()
         self.dialogShown.emit(dialog)
 
+    def _count_waiting(self) -> None:
+        if self._current is not None:
+            self._current[1].set_waiting(len(self._queue))
+
     def _answered(self, question: _Question, decision: Decision) -> None:
-        self._dialogs.pop(question, None)
         question.answer(decision)
+        self._leave(question)
+
+    def _leave(self, question: _Question) -> None:
+        """``question`` is settled: off the screen or out of the queue; the next one follows."""
+        if self._current is not None and self._current[0] is question:
+            self._current = None
+            # after the answered dialog has closed (it emits before it hides), so the next one is the
+            # window that ends up active
+            QTimer.singleShot(0, self._next)
+        elif question in self._queue:
+            self._queue.remove(question)
+            self._count_waiting()
 
     @Slot(object)
     def _withdraw(self, question: _Question) -> None:
-        dialog = self._dialogs.pop(question, None)
-        if dialog is not None:
-            dialog.withdraw()
+        current = self._current
+        self._leave(question)
+        if current is not None and current[0] is question:
+            current[1].withdraw()
 
     @Slot(dict)
     def _on_event(self, event: dict) -> None:
@@ -756,7 +839,7 @@ class ConsentController(QObject):
 
     def _retranslate(self, _language: str = "") -> None:
         self.banner.retranslate()
-        for dialog in self._dialogs.values():
+        for dialog in self.dialogs():
             dialog.retranslate()
 
 

@@ -7,6 +7,7 @@ a thread because it blocks until the user answers.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from agent.consent import ConsentRequest, Denial, Grant
 from agent.consent_channel import DesktopGate, encode_message
@@ -292,7 +293,160 @@ def test_the_dialog_in_russian(qtbot: Any, app: ConsentController) -> None:
         assert dialog.deny.text() == "&Отклонить"
         assert "30 минут" in dialog.duration.text()
         assert dialog.command_lines[0] == "Проверка: процессор, память"
+        queued = Asking(app, engineer="Bob Jones")
+        qtbot.waitUntil(lambda: dialog.waiting.isVisible(), timeout=10_000)
+        assert dialog.waiting.text() == "Ждёт ещё 1 запрос. Следующий появится, когда вы ответите на этот."
         dialog.reject()
         qtbot.waitUntil(lambda: bool(asking.results), timeout=10_000)
+        qtbot.waitUntil(lambda: bool(app.dialogs()) and app.dialogs()[0].ask.engineer == "Bob Jones",
+                        timeout=10_000)
+        app.dialogs()[0].reject()
+        qtbot.waitUntil(lambda: bool(queued.results), timeout=10_000)
     finally:
         i18n.install("en")
+
+
+# -- several requests at once: one dialog at a time, oldest first
+
+def countdown_seconds(dialog: ConsentDialog) -> int:
+    """The m:ss the dialog's countdown line shows, in seconds."""
+    match = re.search(r"(\d+):(\d\d)", dialog.countdown.text())
+    assert match, dialog.countdown.text()
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def open_dialogs() -> list[ConsentDialog]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, ConsentDialog) and w.isVisible()]
+
+
+def decision_of(app: ConsentController, request_id: str) -> dict[str, Any]:
+    (decision,) = [e for e in app.ledger.read() if e["event"] == "consent.decision" and e["id"] == request_id]
+    return decision
+
+
+def test_two_requests_at_once_are_shown_one_after_the_other(qtbot: Any, app: ConsentController) -> None:
+    shown: list[ConsentDialog] = []
+    app.dialogShown.connect(shown.append)
+    ann = Asking(app, engineer="Ann Smith", ticket="DL-000123", timeout=60)
+    bob = Asking(app, engineer="Bob Jones", ticket="DL-000456", timeout=60)
+    qtbot.waitUntil(lambda: len(shown) == 1 and len(app.waiting()) == 1, timeout=10_000)
+    first = shown[0]
+    assert open_dialogs() == [first] and app.dialogs() == [first]
+    assert first.waiting.isVisible()
+    assert first.waiting.text() == ("Also waiting: 1 more request. You will see the next one after you answer "
+                                    "this one.")
+    waiting = app.waiting()[0]
+    # the two arrived at once: whichever reached the app first is on screen, the other waits
+    assert {first.ask.engineer, waiting.engineer} == {"Ann Smith", "Bob Jones"}
+    asked_first, asked_second = (ann, bob) if first.ask.engineer == "Ann Smith" else (bob, ann)
+
+    # the waiting request's time runs meanwhile (the agent's timeout counts from its arrival)
+    qtbot.waitUntil(lambda: waiting.remaining() < 57, timeout=10_000)
+    qtbot.waitUntil(first.allow.isEnabled)
+    qtbot.mouseClick(first.allow, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=10_000)
+    second = shown[1]
+    assert second.ask is waiting
+    assert gone(first) and open_dialogs() == [second] and app.waiting() == []
+    assert not second.waiting.isVisible()
+    # its own remaining time, not a fresh countdown
+    assert countdown_seconds(second) <= 57
+    assert second.progress.value() < second.progress.maximum() - 2500
+    # safety, again for this request: Deny is the default and Allow is held back
+    assert not second.allow.isEnabled()
+    assert second.deny.isDefault() and second.focusWidget() is second.deny
+
+    # the yes went to the engineer of the first dialog, and only to them
+    qtbot.waitUntil(lambda: bool(asked_first.results), timeout=10_000)
+    assert isinstance(asked_first.result, Grant) and asked_first.result.request.engineer == first.ask.engineer
+    assert not asked_second.results
+    qtbot.keyClick(second, Qt.Key.Key_Return)  # Deny
+    qtbot.waitUntil(lambda: bool(asked_second.results), timeout=10_000)
+    assert isinstance(asked_second.result, Denial) and asked_second.result.declined
+    assert decision_of(app, first.ask.id)["allow"] is True
+    assert decision_of(app, waiting.id)["allow"] is False and decision_of(app, waiting.id)["by"] == "user"
+    assert len(shown) == 2
+    asked_first.gate.ended(asked_first.result)
+
+
+def test_a_waiting_request_withdrawn_or_timed_out_is_never_shown(qtbot: Any, app: ConsentController) -> None:
+    shown: list[ConsentDialog] = []
+    app.dialogShown.connect(shown.append)
+    current, dialog = ask_and_show(qtbot, app, engineer="Ann Smith")
+    leaving = Asking(app, engineer="Bob Jones", ticket="DL-000456")
+    qtbot.waitUntil(lambda: len(app.waiting()) == 1, timeout=10_000)
+    late = Asking(app, engineer="Cleo Park", ticket="DL-000789", timeout=3)
+    qtbot.waitUntil(lambda: len(app.waiting()) == 2, timeout=10_000)
+    assert dialog.waiting_count() == 2
+    assert dialog.waiting.text().startswith("Also waiting: 2 more requests.")
+    leaving_id, late_id = (ask.id for ask in app.waiting())
+
+    assert leaving.gate.withdraw(leaving.request, "the engineer left") is True
+    qtbot.waitUntil(lambda: [a.engineer for a in app.waiting()] == ["Cleo Park"], timeout=10_000)
+    assert dialog.waiting.text().startswith("Also waiting: 1 more request.")
+    leaving.thread.join(10)
+    assert isinstance(leaving.result, Denial) and leaving.result.reason == "withdrawn: the engineer left"
+    qtbot.waitUntil(lambda: any(e.get("id") == leaving_id for e in app.ledger.read()
+                                if e["event"] == "consent.decision"), timeout=10_000)
+    withdrawn = decision_of(app, leaving_id)
+    assert withdrawn["by"] == "agent" and withdrawn["reason"] == "withdrawn by the agent: the engineer left"
+
+    # the agent stops waiting for the other after its 3 seconds, while it is still in the queue
+    qtbot.waitUntil(lambda: bool(late.results), timeout=15_000)
+    assert isinstance(late.result, Denial)
+    qtbot.waitUntil(lambda: app.waiting() == [] and not dialog.waiting.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: any(e.get("id") == late_id for e in app.ledger.read()
+                                if e["event"] == "consent.decision"), timeout=10_000)
+    timed_out = decision_of(app, late_id)
+    assert timed_out["allow"] is False and timed_out["reason"] == "no answer in time"
+
+    # answering the one on screen shows the next request to arrive, not either of those two
+    dialog.reject()
+    qtbot.waitUntil(lambda: bool(current.results), timeout=10_000)
+    assert isinstance(current.result, Denial) and current.result.declined
+    nxt, next_dialog = ask_and_show(qtbot, app, engineer="Dan Reed")
+    assert [d.ask.engineer for d in shown] == ["Ann Smith", "Dan Reed"]
+    next_dialog.reject()
+    qtbot.waitUntil(lambda: bool(nxt.results), timeout=10_000)
+
+
+def test_answering_the_one_on_screen_while_more_wait(qtbot: Any, app: ConsentController) -> None:
+    """Three in a row: each answer reaches its own engineer, the count goes down with each."""
+    shown: list[ConsentDialog] = []
+    app.dialogShown.connect(shown.append)
+    asking = [Asking(app, engineer="Ann Smith")]
+    qtbot.waitUntil(lambda: len(shown) == 1, timeout=10_000)
+    for name in ("Bob Jones", "Cleo Park"):
+        asking.append(Asking(app, engineer=name))
+        qtbot.waitUntil(lambda name=name: [a.engineer for a in app.waiting()][-1:] == [name], timeout=10_000)
+    assert shown[0].waiting_count() == 2
+    by_name = {a.request.engineer: a for a in asking}
+    answers = {"Ann Smith": False, "Bob Jones": True, "Cleo Park": False}
+    for n, name in enumerate(("Ann Smith", "Bob Jones", "Cleo Park")):
+        qtbot.waitUntil(lambda n=n: len(shown) == n + 1, timeout=10_000)
+        dialog = shown[n]
+        assert dialog.ask.engineer == name and dialog.waiting_count() == 2 - n
+        assert (n < 2) == dialog.waiting.isVisible()
+        if answers[name]:
+            qtbot.waitUntil(dialog.allow.isEnabled)
+            dialog.accept()
+        else:
+            dialog.reject()
+        qtbot.waitUntil(lambda name=name: bool(by_name[name].results), timeout=10_000)
+    for name, allowed in answers.items():
+        result = by_name[name].result
+        assert isinstance(result, Grant if allowed else Denial), (name, result)
+        assert result.request.engineer == name if isinstance(result, Grant) else result.declined
+    grant = by_name["Bob Jones"].result
+    assert isinstance(grant, Grant)
+    by_name["Bob Jones"].gate.ended(grant)
+
+
+def test_closing_the_app_refuses_waiting_questions_too(qtbot: Any, app: ConsentController) -> None:
+    asking, dialog = ask_and_show(qtbot, app)
+    queued = Asking(app, engineer="Bob Jones")
+    qtbot.waitUntil(lambda: len(app.waiting()) == 1, timeout=10_000)
+    app.stop()
+    qtbot.waitUntil(lambda: bool(asking.results) and bool(queued.results), timeout=10_000)
+    assert isinstance(asking.result, Denial) and isinstance(queued.result, Denial)
+    assert gone(dialog) and app.waiting() == [] and app.dialogs() == []

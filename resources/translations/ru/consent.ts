@@ -233,6 +233,14 @@
         <source>Time left to answer</source>
         <translation>Сколько времени осталось на ответ</translation>
     </message>
+    <message numerus="yes">
+        <source>Also waiting: %n more request(s). You will see the next one after you answer this one.</source>
+        <translation>
+            <numerusform>Ждёт ещё %n запрос. Следующий появится, когда вы ответите на этот.</numerusform>
+            <numerusform>Ждут ещё %n запроса. Следующий появится, когда вы ответите на этот.</numerusform>
+            <numerusform>Ждут ещё %n запросов. Следующий появится, когда вы ответите на этот.</numerusform>
+        </translation>
+    </message>
     <message>
         <source>If you do not answer within %1, the request is refused.</source>
         <translation>Если вы не ответите в течение %1, запрос будет отклонён.</translation>
