@@ -398,7 +398,8 @@ def test_a_waiting_request_withdrawn_or_timed_out_is_never_shown(qtbot: Any, app
     qtbot.waitUntil(lambda: any(e.get("id") == late_id for e in app.ledger.read()
                                 if e["event"] == "consent.decision"), timeout=10_000)
     timed_out = decision_of(app, late_id)
-    assert timed_out["allow"] is False and timed_out["reason"] == "no answer in time"
+    # the agent's clock and the app's run out at about the same moment: either way it is recorded as a no
+    assert timed_out["allow"] is False and timed_out["reason"] in ("no answer in time", "the agent stopped waiting")
 
     # answering the one on screen shows the next request to arrive, not either of those two
     dialog.reject()
