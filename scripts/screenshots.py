@@ -7,7 +7,8 @@ outbox with a few sent reports), starts the app as ``deskline`` does (``desktop.
 translations, build with the services), and saves ``<lang>-<theme>-<screen>.png`` for: every page of the
 main window, self-help with results and an article, the check with its findings, each step of the report
 wizard (what happened, attachments, the review, sent), a ticket's conversation, the consent dialog (a
-request sent through the app's real consent socket, as the agent sends it), the active-session banner
+request sent through the app's real consent socket, as the agent sends it, with a second one waiting,
+then that second one), the active-session banner
 and the sessions page with the session, and the settings.
 
 A screen that cannot be shown is reported and skipped; the exit status is then 1.
@@ -266,6 +267,22 @@ def run(folder: Path, language: str, theme: str) -> int:
         if not s.wait_until(lambda: controller.dialogs(), 20):
             raise RuntimeError("the consent dialog did not appear")
         dialog = controller.dialogs()[0]
+        # a second request (the same engineer's other ticket) waits behind the first: the dialog says so
+        second = ConsentRequest(engineer=request.engineer, fingerprint=request.fingerprint, peer="10.20.30.40:52150",
+                                commands=("check",), ticket="DL-000003", duration_seconds=900)
+        second_answer: list[Any] = []
+        second_gate = DesktopGate(path)
+
+        def ask_second() -> None:
+            try:
+                second_answer.append(second_gate.ask(second, 120))
+            except Exception as exc:  # noqa: BLE001 - said below
+                second_answer.append(exc)
+
+        threading.Thread(target=ask_second, daemon=True).start()
+        waiting_label = getattr(dialog, "waiting", None)
+        if waiting_label is not None and not s.wait_until(waiting_label.isVisible, 10):
+            log("the second consent request did not show as waiting")
         dialog.activateWindow()
         s.wait_until(dialog.isActiveWindow, 3)
         allow = getattr(dialog, "allow", None)  # held back for a moment against a hurried click
@@ -277,6 +294,17 @@ def run(folder: Path, language: str, theme: str) -> int:
         else:
             dialog.accept()
         s.wait_until(lambda: answer, 20)
+        # then the waiting one, with the time it has left; denied, so one session stays for the banner
+        if s.wait_until(lambda: controller.dialogs() and controller.dialogs()[0] is not dialog, 10):
+            following = controller.dialogs()[0]
+            following.activateWindow()
+            s.wait_until(following.isActiveWindow, 3)
+            s.wait_until(following.allow.isEnabled, 10)
+            s.save(following, "consent-dialog-next")
+            following.reject()
+            s.wait_until(lambda: second_answer, 20)
+        else:
+            log("the waiting consent request was not shown after the first was answered")
         window.activateWindow()
         banner = getattr(controller, "banner", None)
         if banner is not None and not s.wait_until(banner.isVisible, 10):
