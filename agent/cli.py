@@ -92,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--attach", metavar="TICKET", help="post the results to this ticket (the helpdesk of "
                    "your settings: helpdesk.backend, helpdesk.url, credentials) as a comment with files")
     r.add_argument("--config", metavar="FILE", help="Deskline settings file (for --attach)")
-    r.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    r.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                   help="default: the ssh config's ConnectTimeout, else 5")
+    r.add_argument("-F", "--ssh-config", metavar="FILE",
+                   help="OpenSSH client config for host aliases and settings (default: ~/.ssh/config if it "
+                        "exists; 'none': read none)")
     r.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per command (default 120)")
     r.add_argument("--format", choices=("table", "jsonl", "html"), default="table")
     r.add_argument("-o", "--output", metavar="FILE", help="write there instead of stdout")
@@ -107,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="reach the host through this jump host (as ssh -J), whose own key must be known")
     t.add_argument("-i", "--identity", action="append", default=[], metavar="KEY",
                    help="private key for the jump host; repeatable")
-    t.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    t.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                   help="default: the ssh config's ConnectTimeout, else 5")
+    t.add_argument("-F", "--ssh-config", metavar="FILE",
+                   help="OpenSSH client config (default: ~/.ssh/config if it exists; 'none': read none)")
     d = sub.add_parser("diff", help="what changed between two reports (JSON, answers or bundles)",
                        description="Exit codes: 0 no changes, 1 changes, 2 bad input.")
     d.add_argument("first", metavar="A")
@@ -132,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command == "trust":
             return console.run_trust(args.target, args.fingerprint, args.known_hosts, args.connect_timeout,
-                                     mode=args.mode, jump=args.jump, identities=args.identity)
+                                     mode=args.mode, jump=args.jump, identities=args.identity,
+                                     ssh_config=args.ssh_config)
         try:
             request = console.request_from(args.probe, args.report, args.check, args.ping, args.logs, args.since,
                                            args.arg)
@@ -144,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             request=request, mode=args.mode, python=args.python, parallel=args.parallel, user=args.user,
             identities=args.identity, known_hosts=args.known_hosts, ticket=args.ticket,
             connect_timeout=args.connect_timeout, timeout=args.timeout, fmt=args.format, output=args.output,
-            progress=not args.no_progress, attach=args.attach, config=args.config, jump=args.jump)
+            progress=not args.no_progress, attach=args.attach, config=args.config, jump=args.jump,
+            ssh_config=args.ssh_config)
 
     if args.command in ("serve", "fingerprint"):
         from agent import server

@@ -408,7 +408,8 @@ class Connection:
         ``options.jump_hosts`` is set, else this connection's own, closed with it)."""
         jump = self.jump
         if not jump:
-            return tcp_connect(self.target.host, self.target.port, self.options.timeouts.connect, self._where())
+            timeout = self.target.connect_timeout or self.options.timeouts.connect  # ssh config's ConnectTimeout
+            return tcp_connect(self.target.host, self.target.port, timeout, self._where())
         pool = self.options.jump_hosts
         if pool is None:
             pool = self._own_jumps = JumpHosts()
@@ -422,8 +423,10 @@ class Connection:
     def open(self) -> None:
         """Connect (through the jump hosts if any), check the host key and authenticate; raises a
         ConsoleError subclass."""
+        # as ssh: the target's own key, then -i, then the ssh config's IdentityFile lines
         key_files = [os.path.expanduser(k) for k in (
-            (self.target.key_file,) if self.target.key_file else ()) + self.options.key_files]
+            (self.target.key_file,) if self.target.key_file else ()) + self.options.key_files
+            + self.target.identity_files]
         sock = self._socket()
         try:
             self.client = ssh_connect(self.target, self.user, sock, self.options, self._where(), key_files, self.jump)
@@ -658,7 +661,7 @@ class JumpHosts:
             sock = quick_ack(tcp_connect(hop.host, hop.port, options.timeouts.connect, link.where))
         try:
             link.client = ssh_connect(hop, hop.user or getpass.getuser(), sock, options, link.where,
-                                      [os.path.expanduser(k) for k in options.key_files], via)
+                                      [os.path.expanduser(k) for k in options.key_files + hop.identity_files], via)
         except BaseException:
             sock.close()
             link.close()
@@ -1030,7 +1033,7 @@ def run_command(
     identities: Sequence[str],
     known_hosts: Sequence[str],
     ticket: str | None,
-    connect_timeout: float,
+    connect_timeout: float | None,
     timeout: float,
     fmt: str,
     output: str | None,
@@ -1038,13 +1041,17 @@ def run_command(
     attach: str | None = None,
     config: str | None = None,
     jump: str | None = None,
+    ssh_config: str | None = None,
 ) -> int:
     """``deskline-agent run``: 0 when every host answered ok, 1 when some did not, 2 on bad input.
-    ``jump``: ``--jump`` (the jump hosts of targets that name none)."""
+    ``jump``: ``--jump`` (the jump hosts of targets that name none); ``ssh_config``: ``-F`` (an OpenSSH
+    client config file, ``none``, or None for ~/.ssh/config if it exists); ``connect_timeout`` None: the
+    ssh config's ConnectTimeout, else 5 s."""
     import sys
 
     from agent import output as out
     from agent.inventory import gather, parse_jump
+    from agent.ssh_config import SshConfig
     from desktop.diagnostics.bundle import write_atomic
 
     try:
@@ -1066,11 +1073,21 @@ def run_command(
 
             check_ticket(attach)
         runner = make_runner(mode, python)
+        hops = parse_jump(jump, "--jump: ") if jump else ()
+        extra_known: list[Path] = []
+        ssh = SshConfig.load(ssh_config)  # once per run
+        if ssh is not None:
+            chosen = [ssh.apply(t, mode=mode, user_given=user is not None, jump_given=jump is not None,
+                                timeout_given=connect_timeout is not None) for t in chosen]
+            hops = ssh.hops(hops)
+            extra_known = ssh.known_hosts
         jumps = JumpHosts()
         options = SshOptions(
-            user=user, key_files=tuple(identities), known_hosts=tuple(Path(p) for p in known_hosts),
-            ticket=ticket, timeouts=Timeouts(connect=connect_timeout, command=timeout),
-            jump=parse_jump(jump, "--jump: ") if jump else (), jump_hosts=jumps,
+            user=user, key_files=tuple(identities),
+            known_hosts=tuple(Path(p) for p in known_hosts) + tuple(extra_known), ticket=ticket,
+            timeouts=Timeouts(connect=connect_timeout if connect_timeout is not None else Timeouts().connect,
+                              command=timeout),
+            jump=hops, jump_hosts=jumps,
         )
         bar = out.ProgressBar(enabled=None if progress else False)
         try:
@@ -1099,17 +1116,19 @@ def run_command(
     return status
 
 
-def run_trust(target: str, fingerprint_text: str | None, known_hosts: str | None, connect_timeout: float,
-              mode: str = "agent", jump: str | None = None, identities: Sequence[str] = ()) -> int:
+def run_trust(target: str, fingerprint_text: str | None, known_hosts: str | None, connect_timeout: float | None,
+              mode: str = "agent", jump: str | None = None, identities: Sequence[str] = (),
+              ssh_config: str | None = None) -> int:
     """``deskline-agent trust HOST[:PORT]``: add the host's key to known_hosts after checking its fingerprint.
 
     Without a port, ``mode`` says which: the agent's 2222 (``agent``, the default, as ``run``), else
     OpenSSH's 22. Through ``jump`` hosts (``--jump``), whose keys must be known already (in
     ~/.ssh/known_hosts or ``known_hosts``) and which are logged in to with ``identities``, the ssh-agent
-    and the default keys."""
+    and the default keys. ``ssh_config`` as ``run``'s ``-F``: the host may be an alias of it."""
     import sys
 
     from agent.inventory import parse_jump, parse_target
+    from agent.ssh_config import SshConfig
 
     path = Path(known_hosts or "~/.ssh/known_hosts").expanduser()
 
@@ -1123,9 +1142,19 @@ def run_trust(target: str, fingerprint_text: str | None, known_hosts: str | None
         if mode not in ("agent", "dispatch", "payload"):
             raise UsageError(f"unknown mode {mode!r}: agent, dispatch or payload")
         host = parse_target(target, "target: ", AGENT_PORT if mode == "agent" else 22)
-        options = SshOptions(key_files=tuple(identities), known_hosts=(path,) if path.is_file() else (),
-                             timeouts=Timeouts(connect=connect_timeout),
-                             jump=parse_jump(jump, "--jump: ") if jump else ())
+        hops = parse_jump(jump, "--jump: ") if jump else ()
+        extra_known: list[Path] = []
+        ssh = SshConfig.load(ssh_config)
+        if ssh is not None:
+            host = ssh.apply(host, mode=mode, jump_given=jump is not None,
+                             timeout_given=connect_timeout is not None)
+            hops = ssh.hops(hops)
+            extra_known = [p for p in ssh.known_hosts if p != path]
+        options = SshOptions(key_files=tuple(identities),
+                             known_hosts=((path,) if path.is_file() else ()) + tuple(extra_known),
+                             timeouts=Timeouts(connect=connect_timeout if connect_timeout is not None
+                                               else Timeouts().connect),
+                             jump=hops)
         fp = trust(host, path, fingerprint_text, ask, options=options)
     except DesklineError as exc:
         print(f"deskline-agent trust: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's error line

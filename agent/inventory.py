@@ -65,6 +65,13 @@ class Target:
     #: Jump hosts to go through, in order (``ssh -J``): None means the console's ``--jump`` (if any),
     #: ``()`` a direct connection (``ProxyJump=none``).
     jump: tuple[Target, ...] | None = None
+    #: Whether ``port`` was given (in the text, an inventory variable) rather than the console's default:
+    #: only a default is replaced by the ssh config's ``Port`` (see :mod:`agent.ssh_config`).
+    port_set: bool = field(default=True, compare=False)
+    #: Keys from the ssh config's ``IdentityFile`` lines, tried after ``key_file`` and ``-i``.
+    identity_files: tuple[str, ...] = ()
+    #: The ssh config's ``ConnectTimeout`` (seconds); None: the console's.
+    connect_timeout: float | None = None
 
     @property
     def address(self) -> str:
@@ -117,6 +124,7 @@ def parse_target(text: str, where: str = "", default_port: int = DEFAULT_PORT) -
         user, _, spec = spec.rpartition("@")
         user = _check_user(user, where)
     port = default_port
+    port_set = True
     if spec.startswith("["):
         host, sep, rest = spec[1:].partition("]")
         if not sep:
@@ -125,13 +133,16 @@ def parse_target(text: str, where: str = "", default_port: int = DEFAULT_PORT) -
             if not rest.startswith(":"):
                 raise InventoryError(f"{where}bad target {raw!r}: expected ':PORT' after ']'")
             port = _check_port(rest[1:], where)
+        else:
+            port_set = False
     elif spec.count(":") == 1:
         host, _, port_text = spec.partition(":")
         port = _check_port(port_text, where)
     else:
         host = spec  # a name, IPv4, or a bare IPv6 address without a port
+        port_set = False
     host = _check_host(host, where)
-    return Target(name=raw, host=host, port=port, user=user)
+    return Target(name=raw, host=host, port=port, user=user, port_set=port_set)
 
 
 def hop_text(hop: Target) -> str:
@@ -364,7 +375,7 @@ class Inventory:
             if value and jump is None:
                 jump = jump_from_ssh_args(str(value), f"{where}{var}: ")
         return Target(name=name, host=host, port=port, user=user, key_file=key_file, python=python, groups=groups,
-                      jump=jump)
+                      jump=jump, port_set="port" in conn)
 
     def select(self, limit: str) -> list[str]:
         """Hosts named by ``limit``: group or host names (globs allowed), joined by ',' or ':';
