@@ -203,3 +203,18 @@ def test_f_none_reads_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert run_json(capsys, "web1.invalid", "--ping", "-F", str(other))[0] == 2
     with pytest.raises(Exception, match="cannot read the ssh config"):
         SshConfig.load(str(tmp_path / "missing"))
+
+
+def test_jump_hosts_given_by_alias_are_looked_up(tmp_path: Path) -> None:
+    write_config(tmp_path, "Host inner\n  HostName 10.0.1.1\n  ProxyJump outer\n"
+                           "Host outer\n  HostName 10.0.0.1\n  User jump\n  Port 2022\n"
+                           "Host loop\n  ProxyJump loop\n")
+    cfg = SshConfig.load(None)
+    assert cfg is not None
+    from agent.inventory import parse_jump
+
+    hops = cfg.hops(parse_jump("inner,admin@outer:22"))
+    assert [(h.user, h.host, h.port) for h in hops] == [
+        ("jump", "10.0.0.1", 2022), (None, "10.0.1.1", 22), ("admin", "10.0.0.1", 22)]
+    with pytest.raises(Exception, match="deeper than 8 hops"):
+        cfg.hops(parse_jump("loop"))
