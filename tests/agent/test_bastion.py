@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -170,9 +171,20 @@ def test_an_unknown_bastion_key_is_refused_and_retried(sshd_factory: SshdFactory
     assert link.links == 0
 
 
-@pytest.mark.skipif(SSH is None, reason="the OpenSSH client (ssh) is not installed: apt-get install openssh-client")
-def test_deskline_agent_serve_via(sshd_factory: SshdFactory, tmp_path: Path) -> None:
-    """The command line: ``deskline-agent serve --via`` as a process, logging in to the bastion with its host key."""
+@dataclass
+class ServedVia:
+    """A ``deskline-agent serve --via`` process linked to a real OpenSSH bastion, trusting one engineer."""
+
+    engineer: KeyPair
+    bastion: Sshd
+    forward: int
+    known: Path
+    proc: subprocess.Popen[str]
+
+
+def serve_via(sshd_factory: SshdFactory, tmp_path: Path, forwarded_name: str) -> ServedVia:
+    """Start the agent as a process linked to a bastion; its host key goes into ``known`` as
+    ``[forwarded_name]:PORT``, the name the engineer's client gives the forwarded port."""
     engineer = make_key(tmp_path / "engineer", "Ann Engineer")
     (tmp_path / "authorized_keys").write_text(engineer.public_line + "\n")
     host_key, _ = hostkey.load_or_create(tmp_path / "host_key")
@@ -181,16 +193,25 @@ def test_deskline_agent_serve_via(sshd_factory: SshdFactory, tmp_path: Path) -> 
     forward = free_port()
     known = bastion.write_known_hosts(tmp_path / "known_hosts")
     with known.open("a") as fh:
-        fh.write(f"[127.0.0.1]:{forward} {hostkey.public_line(host_key)}\n")
+        fh.write(f"[{forwarded_name}]:{forward} {hostkey.public_line(host_key)}\n")
     (tmp_path / "deskline.toml").write_text("")
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "serve", "--listen", "127.0.0.1:0", "--config",
          str(tmp_path / "deskline.toml"), "--authorized-keys", str(tmp_path / "authorized_keys"),
-         "--host-key", str(tmp_path / "host_key"),
-         "--audit-log", str(tmp_path / "audit.jsonl"), "--unattended", engineer.fingerprint,
-         "--via", f"root@127.0.0.1:{bastion.port}", "--via-port", str(forward), "--via-known-hosts", str(known)],
+         "--host-key", str(tmp_path / "host_key"), "--audit-log", str(tmp_path / "audit.jsonl"),
+         "--unattended", engineer.fingerprint, "--via", f"root@127.0.0.1:{bastion.port}", "--via-port", str(forward),
+         "--via-known-hosts", str(known)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return ServedVia(engineer, bastion, forward, known, proc)
+
+
+@pytest.mark.skipif(SSH is None, reason="the OpenSSH client (ssh) is not installed: apt-get install openssh-client")
+def test_deskline_agent_serve_via(sshd_factory: SshdFactory, tmp_path: Path) -> None:
+    """The command line: ``deskline-agent serve --via`` as a process, logging in to the bastion with its host key."""
+    served = serve_via(sshd_factory, tmp_path, "127.0.0.1")
+    engineer, bastion, forward, known, proc = (served.engineer, served.bastion, served.forward,
+                                               served.known, served.proc)
     config = tmp_path / "ssh_config"
     config.write_text(f"Host *\n  IdentityFile {engineer.path}\n  IdentitiesOnly yes\n  UserKnownHostsFile {known}\n"
                       "  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
@@ -301,24 +322,9 @@ def test_console_reaches_a_serve_via_agent_with_jump(sshd_factory: SshdFactory, 
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the console never reads the machine's ~/.ssh
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    engineer = make_key(tmp_path / "engineer", "Ann Engineer")
-    (tmp_path / "authorized_keys").write_text(engineer.public_line + "\n")
-    host_key, _ = hostkey.load_or_create(tmp_path / "host_key")
-    bastion = sshd_factory(authorized_keys=[hostkey.public_line(host_key, "agent"), engineer.public_line],
-                           extra_config=["AllowTcpForwarding yes", "GatewayPorts no"])
-    forward = free_port()
-    known = bastion.write_known_hosts(tmp_path / "known_hosts")
-    with known.open("a") as fh:
-        fh.write(f"[localhost]:{forward} {hostkey.public_line(host_key)}\n")
-    (tmp_path / "deskline.toml").write_text("")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "serve", "--listen", "127.0.0.1:0", "--config",
-         str(tmp_path / "deskline.toml"), "--authorized-keys", str(tmp_path / "authorized_keys"),
-         "--host-key", str(tmp_path / "host_key"), "--audit-log", str(tmp_path / "audit.jsonl"),
-         "--unattended", engineer.fingerprint, "--via", f"root@127.0.0.1:{bastion.port}", "--via-port", str(forward),
-         "--via-known-hosts", str(known)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    served = serve_via(sshd_factory, tmp_path, "localhost")
+    engineer, bastion, forward, known, proc = (served.engineer, served.bastion, served.forward,
+                                               served.known, served.proc)
     argv = ["run", f"ann@localhost:{forward}", "--probe", "cpu", "--ticket", "DL-7", "--jump",
             f"root@127.0.0.1:{bastion.port}",
             "-i", str(engineer.path), "--known-hosts", str(known), "--format", "jsonl", "--no-progress"]
