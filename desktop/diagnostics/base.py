@@ -261,20 +261,20 @@ class Argument:
     def check(self, value: Any) -> Any:
         """``value`` if it fits this argument (an integer given as 3 for a number stays 3); raises
         :class:`ArgumentError` with the reason, which names the argument and what it accepts."""
-        if self.type == "string":
-            if not isinstance(value, str):
-                raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
-            if not value or len(value) > self.max_length or not value.isprintable() or any(c.isspace() for c in value):
-                raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
-            return value
-        wanted = int if self.type == "integer" else (int, float)
-        if isinstance(value, bool) or not isinstance(value, wanted):
-            raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
-        low_ok = self.minimum is None or (value > self.minimum if self.exclusive_minimum else value >= self.minimum)
-        high_ok = self.maximum is None or value <= self.maximum
-        if not (low_ok and high_ok and (isinstance(value, int) or math.isfinite(value))):
+        if not self._fits(value):
             raise ArgumentError(f"argument {self.key!r} must be {self.accepts()}, not {_shown(value)}")
         return value
+
+    def _fits(self, value: Any) -> bool:
+        if self.type == "string":
+            return (isinstance(value, str) and 0 < len(value) <= self.max_length and value.isprintable()
+                    and not any(c.isspace() for c in value))
+        wanted = int if self.type == "integer" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            return False
+        low_ok = self.minimum is None or (value > self.minimum if self.exclusive_minimum else value >= self.minimum)
+        high_ok = self.maximum is None or value <= self.maximum
+        return low_ok and high_ok and (isinstance(value, int) or math.isfinite(value))
 
     def accepts(self) -> str:
         """What this argument accepts, in words: ``a whole number from 1 to 100``."""
